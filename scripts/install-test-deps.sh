@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Warden's integration suites use. Idempotent: packages already
+# present are skipped, and apt is asked only when something is missing.
+set -euo pipefail
+
+# command-or-file : package
+wanted=(
+  "redis-server:redis-server"
+  "dockerd:docker.io"
+  "busybox:busybox-static"
+  "chromium:chromium"
+  "shellcheck:shellcheck"
+  "setsid:util-linux"
+  "ss:iproute2"
+  "Xvfb:xvfb"
+  "7za:p7zip-full"
+)
+
+missing=()
+for pair in "${wanted[@]}"; do
+  cmd=${pair%%:*} pkg=${pair##*:}
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! dpkg -s "$pkg" >/dev/null 2>&1; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-test-deps: everything is installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-test-deps: need root to install: ${missing[*]} (run with sudo)" >&2
+  exit 1
+fi
+
+echo "install-test-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-test-deps: done"

@@ -1,0 +1,18 @@
+import type { ResolvedService } from '../../../src-shared/config-schema.js';
+import type { ProbeResult } from '../probes/probe.js';
+
+/** The outcome of one restart: failures keep the reason and the tail of the output (CONTRACT §3 step 4). */
+export type RestartResult =
+  | { ok: true; output: string }
+  | { ok: false; reason: string; output: string; exitCode: number | null; signal: string | null; timedOut: boolean };
+
+/** The design's strategy (a2v.1): how a service is checked and brought back. */
+export interface ServiceManager {
+  readonly type: 'shell' | 'docker';
+  /** Health per the strategy: the URL probe, or for docker:// the container's own state. */
+  checkHealth(service: ResolvedService, signal?: AbortSignal): Promise<ProbeResult>;
+  /** Restart; resolves (never rejects) when the command/API call has finished or timed out. */
+  restart(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult>;
+  /** Stop whatever the manager holds open (pools, event streams). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,18 @@
+/** What one health check found (CONTRACT §2). */
+export type ProbeState = 'up' | 'loading' | 'down';
+
+export interface ProbeResult {
+  state: ProbeState;
+  /** Short, human reason: "HTTP 200", "connection refused", "Loading model", "timeout after 5000 ms". */
+  reason: string;
+  /** Wall time of the check in milliseconds. */
+  latencyMs: number;
+}
+
+/** A health check bound to one target. Built once per service and reused (keep-alive pools). */
+export interface Probe {
+  /** Never throws: every failure is a 'down' result with a reason. */
+  check(signal?: AbortSignal): Promise<ProbeResult>;
+  /** Release pooled connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+
+/** Timing/retry keys that are global and may be overridden per service (CONTRACT §1). */
+export const TIMING_KEYS = [
+  'healthCheckInterval',
+  'serviceHealthTimeout',
+  'serviceMaxRetries',
+  'serviceBackoffBase',
+  'restartTimeout',
+  'startupTimeout',
+  'resetAfter',
+  'failedRetryInterval',
+] as const;
+export type TimingKey = (typeof TIMING_KEYS)[number];
+
+const seconds = (min: 'positive' | 'nonnegative') =>
+  min === 'positive'
+    ? z.number({ error: 'must be a number of seconds' }).positive({ error: 'must be greater than 0 (seconds)' })
+    : z.number({ error: 'must be a number of seconds' }).nonnegative({ error: 'must be 0 or more (seconds)' });
+
+const timingShape = {
+  healthCheckInterval: seconds('positive'),
+  serviceHealthTimeout: seconds('positive'),
+  serviceMaxRetries: z.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be at least 1' }).max(100, { error: 'must be at most 100' }),
+  serviceBackoffBase: seconds('nonnegative'),
+  restartTimeout: seconds('positive'),
+  startupTimeout: seconds('positive'),
+  resetAfter: seconds('nonnegative'),
+  failedRetryInterval: seconds('nonnegative'),
+};
+
+export const HEALTH_URL_RE = /^(https?:\/\/[^\s/]+.*|redis:\/\/[^\s]+|tcp:\/\/[^\s/]+:\d+\/?|docker:\/\/[^\s/]+)$/i;
+export const SERVICE_NAME_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** Zod error text that tells a missing field from one of the wrong type. */
+const required = (what: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? `is required (${what})` : `must be ${what}`;
+
+const serviceSchema = z.strictObject({
+  name: z.string({ error: required('a name') }).regex(SERVICE_NAME_RE, { error: 'must match ^[a-z][a-z0-9_-]{0,31}$' }),
+  healthUrl: z.string({ error: required('a health URL') }).regex(HEALTH_URL_RE, {
+    error: 'must be http(s)://, redis://, tcp://host:port or docker://container',
+  }),
+  restartCmd: z.string({ error: required('a shell command, or null for monitor only') }).min(1, { error: 'must not be empty (use null for monitor only)' }).nullable(),
+  container: z.string().min(1, { error: 'must not be empty' }).optional(),
+  /** Optional pidfile of a shell-managed service: its death is noticed without waiting for a probe. */
+  pidfile: z.string().min(1).optional(),
+  /** Docker: restart a container that was stopped on purpose (default: respect the stop). */
+  restartWhenStopped: z.boolean().optional(),
+  ...Object.fromEntries(Object.entries(timingShape).map(([k, v]) => [k, v.optional()])),
+} as {
+  name: z.ZodString;
+  healthUrl: z.ZodString;
+  restartCmd: z.ZodNullable<z.ZodString>;
+  container: z.ZodOptional<z.ZodString>;
+  pidfile: z.ZodOptional<z.ZodString>;
+  restartWhenStopped: z.ZodOptional<z.ZodBoolean>;
+} & { [K in TimingKey]: z.ZodOptional<(typeof timingShape)[K]> });
+
+export const DEFAULT_SERVICES = [
+  { name: 'redis', healthUrl: 'redis://127.0.0.1:6379', restartCmd: 'sudo systemctl restart redis', container: 'redis' },
+  {
+    name: 'rtdetr',
+    healthUrl: 'http://127.0.0.1:8090/health',
+    restartCmd: './ai/start_detector.sh',
+    container: 'rtdetr',
+    // The detector loads its model before binding (60–90 s): the start script waits up to 120 s,
+    // so the kill window must be wider than that.
+    startupTimeout: 150,
+    restartTimeout: 150,
+  },
+  {
+    name: 'nemotron',
+    healthUrl: 'http://127.0.0.1:8091/health',
+    restartCmd: './ai/start_nemotron.sh',
+    container: 'nemotron',
+    startupTimeout: 300,
+    // start_nemotron.sh waits up to 300 s for a 30B model: never kill it at 60 s.
+    restartTimeout: 330,
+  },
+] satisfies z.input<typeof serviceSchema>[];
+
+export const configSchema = z
+  .strictObject({
+    serviceManagerType: z.enum(['shell', 'docker'], { error: 'must be "shell" or "docker"' }).default('shell'),
+    healthCheckInterval: timingShape.healthCheckInterval.default(15),
+    serviceHealthTimeout: timingShape.serviceHealthTimeout.default(5),
+    serviceMaxRetries: timingShape.serviceMaxRetries.default(3),
+    serviceBackoffBase: timingShape.serviceBackoffBase.default(5),
+    restartTimeout: timingShape.restartTimeout.default(60),
+    startupTimeout: timingShape.startupTimeout.default(120),
+    resetAfter: timingShape.resetAfter.default(60),
+    failedRetryInterval: timingShape.failedRetryInterval.default(600),
+    workingDir: z.string().min(1, { error: 'must not be empty (use null for the default)' }).nullable().default(null),
+    /** Docker strategy: seconds `docker restart` waits for a clean stop before SIGKILL. */
+    dockerStopTimeout: seconds('nonnegative').default(10),
+    /** Desktop notifications (tray app) on failure and recovery. */
+    notifications: z.boolean().default(true),
+    server: z
+      .strictObject({
+        host: z.string().min(1, { error: 'must be a host name or address' }).default('127.0.0.1'),
+        port: z.number({ error: 'must be a port number' }).int({ error: 'must be a whole number' }).min(0).max(65535, { error: 'must be 0–65535' }).default(8765),
+      })
+      .default({ host: '127.0.0.1', port: 8765 }),
+    services: z.array(serviceSchema, { error: 'must be a list of services' }).default(() => structuredClone(DEFAULT_SERVICES)),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.services.forEach((s, i) => {
+      const first = seen.get(s.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `duplicate name "${s.name}" (also services[${first}])` });
+      } else seen.set(s.name, i);
+    });
+  });
+
+/** A validated configuration (times in seconds). */
+export type WardenConfig = z.output<typeof configSchema>;
+export type ServiceConfigInput = z.input<typeof serviceSchema>;
+export type ServiceConfig = z.output<typeof serviceSchema>;
+
+/** A service with every global default folded in: what the monitor and managers work from. */
+export type ResolvedService = Omit<ServiceConfig, TimingKey | 'container'> & {
+  [K in TimingKey]: number;
+} & { container: string; restartWhenStopped: boolean; dockerStopTimeout: number };
+
+/** Fold the global timing defaults into one service. */
+export function resolveService(config: WardenConfig, service: ServiceConfig): ResolvedService {
+  const timings = Object.fromEntries(TIMING_KEYS.map((k) => [k, service[k] ?? config[k]])) as Record<TimingKey, number>;
+  return {
+    ...service,
+    ...timings,
+    container: service.container ?? service.name,
+    restartWhenStopped: service.restartWhenStopped ?? false,
+    dockerStopTimeout: config.dockerStopTimeout,
+  };
+}
+
+/** One problem with a configuration, its path written the way a user reads it: services[1].healthUrl. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || '(root)';
+}
+
+/** Validate untrusted input; returns the config or every problem with its field path. */
+export function validateConfig(input: unknown): { ok: true; config: WardenConfig } | { ok: false; issues: ConfigIssue[] } {
+  const result = configSchema.safeParse(input);
+  if (result.success) return { ok: true, config: result.data };
+  const issues = result.error.issues.flatMap((issue): ConfigIssue[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => ({ path: formatPath([...issue.path, k]), message: 'unknown key' }));
+    }
+    return [{ path: formatPath(issue.path), message: issue.message }];
+  });
+  return { ok: false, issues };
+}
+
+/** The configuration a first run writes: the design's defaults. */
+export function defaultConfig(): WardenConfig {
+  return configSchema.parse({});
+}

@@ -1,0 +1,61 @@
+import type { ServiceStatusValue } from './status.js';
+
+/** The design's WebSocket event: the five fields exactly, plus Warden's extras (CONTRACT §4). */
+export interface ServiceStatusEvent {
+  type: 'service_status';
+  service: string;
+  status: ServiceStatusValue;
+  message: string;
+  /** ISO 8601 UTC ending in Z. */
+  timestamp: string;
+  attempt: number;
+  maxAttempts: number;
+  nextRetryAt: string | null;
+  latencyMs: number | null;
+  previous: ServiceStatusValue | null;
+  /** Why the last restart failed and the tail of its output, when this event reports one. */
+  reason?: string;
+  output?: string;
+}
+
+/** A service's current state, as served by /api/status and the WebSocket snapshot (CONTRACT §5). */
+export interface ServiceState {
+  service: string;
+  status: ServiceStatusValue;
+  message: string;
+  timestamp: string;
+  attempt: number;
+  maxAttempts: number;
+  nextRetryAt: string | null;
+  lastCheckAt: string | null;
+  latencyMs: number | null;
+  restarts: number;
+  since: string;
+  /** Extras: the last restart failure, monitor-only flag, recent probe latencies (oldest first). */
+  lastFailure: { reason: string; output: string; at: string } | null;
+  monitorOnly: boolean;
+  recentLatencies: number[];
+}
+
+export interface SnapshotMessage {
+  type: 'snapshot';
+  services: ServiceState[];
+  timestamp: string;
+}
+
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  timestamp: string;
+}
+
+/** Every message the server sends on /ws. */
+export type ServerMessage = SnapshotMessage | ServiceStatusEvent | HeartbeatMessage;
+
+/** The WebSocket subprotocol the server answers with. */
+export const WS_PROTOCOL = 'warden.v1';
+/** Browsers cannot set headers on a WebSocket: the token rides in a subprotocol with this prefix. */
+export const WS_AUTH_PREFIX = 'auth.';
+
+/** Manual actions (dashboard, tray, CLI, REST). */
+export const ACTIONS = ['restart', 'pause', 'resume', 'reset'] as const;
+export type ServiceAction = (typeof ACTIONS)[number];
