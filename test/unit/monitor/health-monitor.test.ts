@@ -1,0 +1,388 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { harness, testConfig } from '../../helpers/monitor-harness.js';
+
+let h: ReturnType<typeof harness>;
+afterEach(async () => {
+  await h.dispose();
+});
+
+const svc = (extra: Record<string, unknown> = {}) => ({ name: 'svc', healthUrl: 'http://127.0.0.1:1/health', restartCmd: 'true', ...extra });
+
+describe('recovery schedule (CONTRACT §3)', () => {
+  it('goes unhealthy at t, restarts at t+5 s, t+15 s, t+35 s (5/10/20 s backoff), then failed', async () => {
+    h = harness(testConfig({ failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.manager.failRestarts('svc');
+    h.monitor.start();
+    await h.advance(60_000);
+
+    expect(h.timeline()).toEqual([
+      '0:unhealthy',
+      '5000:restarting',
+      '5000:restart_failed',
+      '15000:restarting',
+      '15000:restart_failed',
+      '35000:restarting',
+      '35000:restart_failed',
+      '35000:failed',
+    ]);
+    expect(h.manager.restartTimes('svc')).toEqual([5000, 15000, 35000]);
+    const [unhealthy, r1, f1, , , , f3, failed] = h.events;
+    expect(unhealthy).toMatchObject({ previous: 'unknown', nextRetryAt: new Date(5000).toISOString(), attempt: 0, maxAttempts: 3 });
+    expect(r1).toMatchObject({ message: 'Attempting restart (attempt 1/3)', attempt: 1, previous: 'unhealthy' });
+    expect(f1).toMatchObject({ attempt: 1, reason: 'exit code 1', output: 'boom: no GPU', nextRetryAt: new Date(15000).toISOString() });
+    expect(f1?.message).toContain('exit code 1');
+    expect(f3).toMatchObject({ attempt: 3, nextRetryAt: null });
+    expect(failed).toMatchObject({ message: 'Max retries exceeded', previous: 'restart_failed' });
+  });
+
+  it('sends the five design fields on every event, with an ISO UTC timestamp', async () => {
+    h = harness();
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(0);
+    const e = h.events[0]!;
+    expect(Object.keys(e)).toEqual(expect.arrayContaining(['type', 'service', 'status', 'message', 'timestamp']));
+    expect(e.type).toBe('service_status');
+    expect(e.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('keeps probing a failed service without repeating events, and reports healthy when it comes back', async () => {
+    h = harness(testConfig({ failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.manager.failRestarts('svc');
+    h.monitor.start();
+    await h.advance(35_000);
+    expect(h.monitor.state('svc')?.status).toBe('failed');
+    const before = h.events.length;
+    await h.advance(15_000 * 4);
+    expect(h.events.length).toBe(before);
+    expect(h.manager.probeTimes('svc').filter((t) => t > 35_000)).toEqual([50_000, 65_000, 80_000, 95_000]);
+
+    h.manager.set('svc', 'up');
+    await h.advance(15_000);
+    expect(h.events.at(-1)).toMatchObject({ status: 'healthy', previous: 'failed', message: 'Service recovered' });
+  });
+
+  it('starts a new round of attempts failedRetryInterval after giving up', async () => {
+    h = harness(testConfig({ failedRetryInterval: 600 }));
+    h.manager.set('svc', 'down');
+    h.manager.failRestarts('svc');
+    h.monitor.start();
+    await h.advance(35_000);
+    expect(h.monitor.state('svc')).toMatchObject({ status: 'failed', nextRetryAt: new Date(635_000).toISOString() });
+    await h.advance(600_000);
+    expect(h.timeline().slice(8)).toEqual(['635000:unhealthy']);
+    await h.advance(5_000);
+    expect(h.manager.restartTimes('svc').at(-1)).toBe(640_000);
+    expect(h.events.at(-2)).toMatchObject({ status: 'restarting', message: 'Attempting restart (attempt 1/3)' });
+  });
+});
+
+describe('recovery outcomes', () => {
+  it('reports healthy after a successful restart and counts it', async () => {
+    h = harness();
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(5_000);
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '5000:healthy']);
+    expect(h.events.at(-1)?.message).toBe('Service restarted successfully');
+    expect(h.monitor.state('svc')).toMatchObject({ status: 'healthy', restarts: 1, attempt: 1 });
+  });
+
+  it('cancels the restart when the fresh probe before it finds the service healthy', async () => {
+    h = harness();
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(1_000);
+    h.manager.set('svc', 'up');
+    await h.advance(4_000);
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:healthy']);
+    expect(h.events.at(-1)?.message).toBe('Service recovered without restart');
+    expect(h.manager.restarts).toHaveLength(0);
+  });
+
+  it('polls readiness after a restart and fails the attempt when startupTimeout passes', async () => {
+    h = harness(testConfig({ services: [svc({ startupTimeout: 2, serviceMaxRetries: 1 })], failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.manager.onRestart.set('svc', async () => {
+      h.manager.set('svc', 'loading');
+      return { ok: true, output: '' };
+    });
+    h.monitor.start();
+    await h.advance(5_000);
+    const probesAfterRestart = h.manager.probeTimes('svc').filter((t) => t >= 5_000);
+    await h.advance(2_000);
+    expect(h.manager.probeTimes('svc').filter((t) => t >= 5_000).length - probesAfterRestart.length).toBe(8); // every 250 ms
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '7000:restart_failed', '7000:failed']);
+    expect(h.events[2]?.reason).toBe('not healthy within 2 s of restart (Loading model)');
+  });
+
+  it('becomes healthy as soon as readiness polling sees the service up', async () => {
+    h = harness();
+    h.manager.set('svc', 'down');
+    h.manager.onRestart.set('svc', async () => {
+      h.manager.set('svc', 'loading');
+      setTimeout(() => h.manager.set('svc', 'up'), 1_100);
+      return { ok: true, output: '' };
+    });
+    h.monitor.start();
+    await h.advance(7_000);
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '6250:healthy']);
+  });
+
+  it('treats a throwing restart like a failed one and keeps the reason', async () => {
+    h = harness(testConfig({ services: [svc({ serviceMaxRetries: 1 })] }));
+    h.manager.set('svc', 'down');
+    h.manager.onRestart.set('svc', async () => {
+      throw new Error('daemon went away');
+    });
+    h.monitor.start();
+    await h.advance(5_000);
+    expect(h.events.find((e) => e.status === 'restart_failed')?.reason).toBe('daemon went away');
+    expect(h.monitor.state('svc')?.lastFailure).toMatchObject({ reason: 'daemon went away', at: new Date(5_000).toISOString() });
+  });
+
+  it('survives a probe that throws: the loop goes on', async () => {
+    h = harness(testConfig({ services: [svc({ restartCmd: null })] }));
+    h.manager.set('svc', () => {
+      throw new Error('probe exploded');
+    });
+    h.monitor.start();
+    await h.advance(30_000);
+    expect(h.manager.probeTimes('svc')).toEqual([0, 15_000, 30_000]);
+    expect(h.monitor.state('svc')?.message).toContain('probe exploded');
+  });
+});
+
+describe('flapping and the attempt budget', () => {
+  it('keeps the attempt count across episodes until the service has been healthy for resetAfter', async () => {
+    h = harness(testConfig({ resetAfter: 60 }));
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(5_000); // restarted at 5 s (attempt 1), healthy
+    h.manager.set('svc', 'down');
+    await h.advance(15_000); // 20 s: down again within resetAfter
+    await h.advance(10_000); // attempt 2 comes after the 10 s backoff
+    expect(h.manager.restartTimes('svc')).toEqual([5_000, 30_000]);
+    expect(h.events.find((e) => e.at === 30_000 && e.status === 'restarting')?.message).toBe('Attempting restart (attempt 2/3)');
+
+    // Healthy from 30 s; probes at 45, 60, 75, 90 s: the budget comes back at 90 s (60 s healthy).
+    await h.advance(60_000);
+    expect(h.monitor.state('svc')?.attempt).toBe(0);
+    h.manager.set('svc', 'down');
+    await h.advance(15_000 + 5_000);
+    expect(h.manager.restartTimes('svc').at(-1)).toBe(110_000);
+  });
+
+  it('gives up at once when a flapping service has used its whole budget', async () => {
+    h = harness(testConfig({ services: [svc({ serviceMaxRetries: 1 })], failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(5_000);
+    h.manager.set('svc', 'down');
+    await h.advance(15_000);
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '5000:healthy', '20000:failed']);
+    expect(h.manager.restarts).toHaveLength(1);
+  });
+});
+
+describe('slow starters (loading)', () => {
+  it('reports starting and never restarts while loading within startupTimeout', async () => {
+    h = harness(testConfig({ services: [svc({ startupTimeout: 300 })] }));
+    h.manager.set('svc', 'loading');
+    h.monitor.start();
+    await h.advance(285_000);
+    expect(h.timeline()).toEqual(['0:starting']);
+    expect(h.manager.restarts).toHaveLength(0);
+    h.manager.set('svc', 'up');
+    await h.advance(15_000);
+    expect(h.timeline()).toEqual(['0:starting', '300000:healthy']);
+  });
+
+  it('treats a service still loading after startupTimeout as unhealthy and restarts it', async () => {
+    h = harness(testConfig({ services: [svc({ startupTimeout: 20 })] }));
+    h.manager.set('svc', 'loading');
+    h.monitor.start();
+    await h.advance(30_000);
+    expect(h.timeline().slice(0, 2)).toEqual(['0:starting', '30000:unhealthy']);
+    expect(h.events[1]?.message).toContain('still loading after 20 s');
+    await h.advance(5_000);
+    expect(h.manager.restartTimes('svc')).toEqual([35_000]);
+  });
+
+  it('goes to starting, not restarting, when the fresh probe before a restart sees it loading', async () => {
+    h = harness();
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(1_000);
+    h.manager.set('svc', 'loading');
+    await h.advance(4_000);
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:starting']);
+    expect(h.manager.restarts).toHaveLength(0);
+  });
+});
+
+describe('manual actions', () => {
+  it('restart skips the backoff and starts with a fresh budget', async () => {
+    h = harness();
+    h.manager.set('svc', 'down');
+    h.manager.failRestarts('svc');
+    h.monitor.start();
+    await h.advance(6_000); // attempt 1 failed at 5 s; next at 15 s
+    expect(h.monitor.act('svc', 'restart')).toMatchObject({ ok: true });
+    await h.advance(0);
+    expect(h.manager.restartTimes('svc')).toEqual([5_000, 6_000]);
+    expect(h.events.at(-2)).toMatchObject({ status: 'restarting', message: 'Attempting restart (attempt 1/3)' });
+  });
+
+  it('restart of a healthy service runs at once and refuses a second while one is in flight', async () => {
+    h = harness();
+    let release!: () => void;
+    h.manager.onRestart.set('svc', () => new Promise((resolve) => (release = () => resolve({ ok: true, output: '' }))));
+    h.monitor.start();
+    await h.advance(1_000);
+    expect(h.monitor.act('svc', 'restart')).toMatchObject({ ok: true });
+    expect(h.monitor.act('svc', 'restart')).toMatchObject({ ok: false, error: 'busy' });
+    await h.advance(0);
+    expect(h.monitor.act('svc', 'restart')).toMatchObject({ ok: false, error: 'busy' });
+    release();
+    await h.advance(0);
+    expect(h.timeline()).toEqual(['0:healthy', '1000:restarting', '1000:healthy']);
+  });
+
+  it('pause stops restarts (still probed); resume probes at once with a fresh budget', async () => {
+    h = harness();
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(1_000);
+    h.monitor.act('svc', 'pause');
+    await h.advance(60_000);
+    expect(h.manager.restarts).toHaveLength(0);
+    expect(h.manager.probeTimes('svc')).toEqual([0, 16_000, 31_000, 46_000, 61_000]);
+    expect(h.monitor.state('svc')?.message).toContain('connection refused');
+    expect(h.timeline()).toEqual(['0:unhealthy', '1000:paused']);
+
+    h.manager.set('svc', 'up');
+    h.monitor.act('svc', 'resume');
+    await h.advance(0);
+    expect(h.timeline().at(-1)).toBe('61000:healthy');
+  });
+
+  it('reset clears the counter and sends a failed service through the flow again at once', async () => {
+    h = harness(testConfig({ failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.manager.failRestarts('svc');
+    h.monitor.start();
+    await h.advance(40_000);
+    expect(h.monitor.state('svc')?.status).toBe('failed');
+    h.manager.onRestart.delete('svc');
+    h.monitor.act('svc', 'reset');
+    await h.advance(5_000);
+    expect(h.timeline().slice(-3)).toEqual(['40000:unhealthy', '45000:restarting', '45000:healthy']);
+  });
+
+  it('restart of a paused service resumes it', async () => {
+    h = harness();
+    h.monitor.start();
+    h.monitor.act('svc', 'pause');
+    h.monitor.act('svc', 'restart');
+    await h.advance(0);
+    expect(h.monitor.state('svc')?.status).toBe('healthy');
+    expect(h.manager.restarts).toHaveLength(1);
+  });
+
+  it('never restarts a monitor-only service and says why', async () => {
+    h = harness(testConfig({ services: [svc({ restartCmd: null })] }));
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(60_000);
+    expect(h.timeline()).toEqual(['0:unhealthy']);
+    expect(h.monitor.state('svc')).toMatchObject({ monitorOnly: true });
+    expect(h.monitor.act('svc', 'restart')).toMatchObject({ ok: false, error: 'monitor_only' });
+    expect(h.monitor.act('nope', 'restart')).toBeUndefined();
+  });
+});
+
+describe('independence and robustness', () => {
+  it('runs each service on its own loop: a hung restart never delays another service', async () => {
+    h = harness(testConfig({ services: [svc({ name: 'a' }), svc({ name: 'b' })] }));
+    h.manager.set('a', 'down');
+    // Hangs until aborted (as the real managers do at restartTimeout or stop).
+    h.manager.onRestart.set('a', (_svc, signal) => new Promise((resolve) => {
+      signal?.addEventListener('abort', () => resolve({ ok: false, reason: 'aborted', output: '', exitCode: null, signal: null, timedOut: false }));
+    }));
+    h.monitor.start();
+    await h.advance(60_000);
+    expect(h.manager.probeTimes('b')).toEqual([0, 15_000, 30_000, 45_000, 60_000]);
+    expect(h.monitor.state('a')?.status).toBe('restarting');
+  });
+
+  it('drops a subscriber that throws and keeps notifying the others', async () => {
+    h = harness();
+    const seen: string[] = [];
+    h.monitor.subscribe(() => {
+      throw new Error('closed socket');
+    });
+    h.monitor.subscribe(async () => {
+      throw new Error('disk full');
+    });
+    h.monitor.subscribe((e) => {
+      seen.push(e.status);
+    });
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(5_000);
+    expect(seen).toEqual(['unhealthy', 'restarting', 'healthy']);
+    expect(h.events).toHaveLength(3);
+  });
+
+  it('probes at once on an outside trigger, but never cuts a backoff short', async () => {
+    h = harness();
+    h.monitor.start();
+    await h.advance(1_000);
+    h.manager.set('svc', 'down');
+    h.monitor.trigger('svc');
+    await h.advance(0);
+    expect(h.timeline()).toEqual(['0:healthy', '1000:unhealthy']);
+    h.monitor.trigger('svc');
+    h.monitor.triggerAll();
+    await h.advance(0);
+    expect(h.manager.restarts).toHaveLength(0);
+    await h.advance(5_000);
+    expect(h.manager.restartTimes('svc')).toEqual([6_000]);
+  });
+
+  it('stops cleanly, aborting an in-flight restart', async () => {
+    h = harness();
+    let aborted = false;
+    h.manager.onRestart.set('svc', (_svc, signal) => new Promise((resolve) => {
+      signal?.addEventListener('abort', () => {
+        aborted = true;
+        resolve({ ok: false, reason: 'aborted', output: '', exitCode: null, signal: 'SIGTERM', timedOut: false });
+      });
+    }));
+    h.monitor.start();
+    h.monitor.act('svc', 'restart');
+    await h.advance(0);
+    await h.monitor.stop();
+    expect(aborted).toBe(true);
+    expect(h.events.at(-1)?.status).toBe('restarting');
+  });
+});
+
+describe('live config', () => {
+  it('adds, removes and updates services without losing the state of the others', async () => {
+    h = harness(testConfig({ services: [svc({ name: 'a' }), svc({ name: 'b' })] }));
+    h.monitor.start();
+    await h.advance(1_000);
+    await h.monitor.applyConfig(testConfig({ healthCheckInterval: 5, services: [svc({ name: 'b' }), svc({ name: 'c' })] }));
+    expect(h.monitor.states().map((s) => s.service)).toEqual(['b', 'c']);
+    expect(h.monitor.has('a')).toBe(false);
+    await h.advance(10_000);
+    // b keeps its state and picks up the 5 s interval at once; c starts probing.
+    expect(h.manager.probeTimes('b')).toEqual([0, 1_000, 6_000, 11_000]);
+    expect(h.manager.probeTimes('c')).toEqual([1_000, 6_000, 11_000]);
+    expect(h.monitor.state('b')?.since).toBe(new Date(0).toISOString());
+  });
+});
