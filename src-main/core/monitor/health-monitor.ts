@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { resolveService, type WardenConfig } from '../../../src-shared/config-schema.js';
 import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import type { ServiceManager } from '../managers/service-manager.js';
+import type { ProbeResult } from '../probes/probe.js';
 import { systemClock, type Clock } from './clock.js';
 import { EventBus, type Listener } from './event-bus.js';
 import { ServiceWatcher, type ActionResult } from './service-watcher.js';
@@ -14,10 +15,14 @@ export interface HealthMonitorDeps {
   clock?: Clock;
 }
 
+/** One probe's result, tagged with its service. */
+export type ProbeEvent = ProbeResult & { service: string };
+
 /** The design's ServiceHealthMonitor (a2v.2): one independent watcher per configured service. */
 export class HealthMonitor {
   private readonly watchers = new Map<string, ServiceWatcher>();
   private readonly bus: EventBus<ServiceStatusEvent>;
+  private readonly probeBus: EventBus<ProbeEvent>;
   private readonly clock: Clock;
   private running = false;
   private config: WardenConfig;
@@ -25,6 +30,7 @@ export class HealthMonitor {
   constructor(private readonly deps: HealthMonitorDeps) {
     this.clock = deps.clock ?? systemClock;
     this.bus = new EventBus(deps.logger);
+    this.probeBus = new EventBus(deps.logger);
     this.config = deps.config;
     for (const svc of deps.config.services) this.watchers.set(svc.name, this.makeWatcher(svc.name));
   }
@@ -32,6 +38,11 @@ export class HealthMonitor {
   /** Subscribe to every `service_status` event; returns the unsubscribe function. */
   subscribe(listener: Listener<ServiceStatusEvent>): () => void {
     return this.bus.subscribe(listener);
+  }
+
+  /** Subscribe to every probe result (metrics, latency); returns the unsubscribe function. */
+  onProbe(listener: Listener<ProbeEvent>): () => void {
+    return this.probeBus.subscribe(listener);
   }
 
   start(): void {
@@ -112,6 +123,7 @@ export class HealthMonitor {
       clock: this.clock,
       getManager: this.deps.getManager,
       logger: this.deps.logger,
+      probed: (service, result) => this.probeBus.publish({ service, ...result }),
       emit: (event) => {
         this.deps.logger.info({ event }, 'service_status');
         this.bus.publish(event);

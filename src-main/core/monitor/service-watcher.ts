@@ -15,6 +15,8 @@ export interface WatcherDeps {
   clock: Clock;
   getManager(): ServiceManager;
   emit(event: ServiceStatusEvent): void;
+  /** Every probe result (metrics, latency charts); never changes state. */
+  probed(service: string, result: ProbeResult): void;
   logger: Logger;
 }
 
@@ -325,6 +327,7 @@ export class ServiceWatcher {
     this.latencyMs = r.latencyMs;
     this.latencies.push(r.latencyMs);
     if (this.latencies.length > LATENCY_HISTORY) this.latencies.shift();
+    this.deps.probed(this.name, r);
     return r;
   }
 

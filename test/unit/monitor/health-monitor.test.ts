@@ -143,6 +143,17 @@ describe('recovery outcomes', () => {
     expect(h.monitor.state('svc')?.lastFailure).toMatchObject({ reason: 'daemon went away', at: new Date(5_000).toISOString() });
   });
 
+  it('publishes every probe result to probe subscribers, without status events', async () => {
+    h = harness();
+    const probes: string[] = [];
+    h.monitor.onProbe((p) => void probes.push(`${p.service}:${p.state}:${p.latencyMs}`));
+    h.monitor.start();
+    await h.advance(30_000);
+    expect(probes).toEqual(['svc:up:3', 'svc:up:3', 'svc:up:3']);
+    expect(h.monitor.state('svc')?.recentLatencies).toEqual([3, 3, 3]);
+    expect(h.events).toHaveLength(1);
+  });
+
   it('survives a probe that throws: the loop goes on', async () => {
     h = harness(testConfig({ services: [svc({ restartCmd: null })] }));
     h.manager.set('svc', () => {

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { WardenConfig } from '../../src-shared/config-schema.js';
+import { saveConfig } from './config/config-file.js';
+import { EventJournal } from './journal/event-journal.js';
+import { DockerServiceManager } from './managers/docker-service-manager.js';
+import type { ServiceManager } from './managers/service-manager.js';
+import { ShellServiceManager } from './managers/shell-service-manager.js';
+import type { Clock } from './monitor/clock.js';
+import { HealthMonitor } from './monitor/health-monitor.js';
+import { ProbeRegistry } from './probes/probe-registry.js';
+
+/** What differs between the headless CLI and the tray app, passed in as small pieces. */
+export interface WardenDeps {
+  logger: Logger;
+  /** Where settings are saved (PUT /api/settings); null: never saved (e.g. tests). */
+  configFile: string | null;
+  /** `<dataDir>/events.jsonl` lives here. */
+  dataDir: string;
+  /** Folder that holds `ai/`, used when config.workingDir is null (packaged app: resourcesPath). */
+  defaultWorkingDir?: string;
+  clock?: Clock;
+  /** Build a strategy (tests inject; default: the real shell and docker managers). */
+  createManager?: (type: WardenConfig['serviceManagerType'], ctx: { probes: ProbeRegistry; workingDir: string }) => ServiceManager;
+}
+
+/** The composed core: one for `warden serve`, one for the tray app. */
+export interface Warden {
+  readonly monitor: HealthMonitor;
+  readonly journal: EventJournal;
+  readonly logger: Logger;
+  config(): WardenConfig;
+  /** Validate-free apply (callers validate): save atomically, then apply live. */
+  updateConfig(next: WardenConfig): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** The folder holding `ai/`: the repo root in development (searched upward from this file). */
+export function findAiRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'ai', 'start_detector.sh'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+/** Compose config, probes, strategies, monitor and journal (ARCHITECTURE: one core, three faces). */
+export async function createWarden(initial: WardenConfig, deps: WardenDeps): Promise<Warden> {
+  let config = initial;
+  const logger = deps.logger;
+  const probes = new ProbeRegistry();
+  const workingDir = () => config.workingDir ?? deps.defaultWorkingDir ?? findAiRoot();
+  const managers = new Map<string, ServiceManager>();
+  const build =
+    deps.createManager ??
+    ((type, ctx) => (type === 'docker' ? new DockerServiceManager({ probes: ctx.probes, logger }) : new ShellServiceManager({ probes: ctx.probes, workingDir: ctx.workingDir, logger })));
+  // Each strategy is built once and kept, so a shell↔docker switch never cuts an in-flight restart.
+  const getManager = (): ServiceManager => {
+    const key = `${config.serviceManagerType}:${workingDir()}`;
+    let m = managers.get(key);
+    if (!m) managers.set(key, (m = build(config.serviceManagerType, { probes, workingDir: workingDir() })));
+    return m;
+  };
+
+  const journal = await EventJournal.open(deps.dataDir, { logger });
+  const monitor = new HealthMonitor({ config, getManager, logger, clock: deps.clock });
+  monitor.subscribe((event) => {
+    void journal.append(event);
+  });
+
+  return {
+    monitor,
+    journal,
+    logger,
+    config: () => config,
+    async updateConfig(next) {
+      if (deps.configFile) await saveConfig(deps.configFile, next);
+      const switched = next.serviceManagerType !== config.serviceManagerType;
+      config = next;
+      await monitor.applyConfig(next);
+      logger.info({ serviceManagerType: next.serviceManagerType, switched }, 'settings applied');
+    },
+    start() {
+      logger.info({ services: config.services.map((s) => s.name), strategy: config.serviceManagerType }, 'warden started');
+      monitor.start();
+    },
+    async stop() {
+      await monitor.stop();
+      await Promise.all([...managers.values()].map((m) => m.close()));
+      await probes.close();
+      await journal.flush();
+      logger.info('warden stopped');
+    },
+  };
+}
