@@ -36,7 +36,8 @@ export const SERVICE_NAME_RE = /^[a-z][a-z0-9_-]{0,31}$/;
 const required = (what: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? `is required (${what})` : `must be ${what}`;
 
-const serviceSchema = z.strictObject({
+const serviceSchema = z.strictObject(
+  {
   name: z.string({ error: required('a name') }).regex(SERVICE_NAME_RE, { error: 'must match ^[a-z][a-z0-9_-]{0,31}$' }),
   healthUrl: z.string({ error: required('a health URL') }).regex(HEALTH_URL_RE, {
     error: 'must be http(s)://, redis://, tcp://host:port or docker://container',
@@ -55,7 +56,9 @@ const serviceSchema = z.strictObject({
   container: z.ZodOptional<z.ZodString>;
   pidfile: z.ZodOptional<z.ZodString>;
   restartWhenStopped: z.ZodOptional<z.ZodBoolean>;
-} & { [K in TimingKey]: z.ZodOptional<(typeof timingShape)[K]> });
+  } & { [K in TimingKey]: z.ZodOptional<(typeof timingShape)[K]> },
+  { error: 'must be an object with name, healthUrl and restartCmd' },
+);
 
 export const DEFAULT_SERVICES = [
   { name: 'redis', healthUrl: 'redis://127.0.0.1:6379', restartCmd: 'sudo systemctl restart redis', container: 'redis' },
@@ -100,10 +103,10 @@ export const configSchema = z
       .strictObject({
         host: z.string().min(1, { error: 'must be a host name or address' }).default('127.0.0.1'),
         port: z.number({ error: 'must be a port number' }).int({ error: 'must be a whole number' }).min(0).max(65535, { error: 'must be 0–65535' }).default(8765),
-      })
+      }, { error: 'must be an object with host and port' })
       .default({ host: '127.0.0.1', port: 8765 }),
     services: z.array(serviceSchema, { error: 'must be a list of services' }).default(() => structuredClone(DEFAULT_SERVICES)),
-  })
+  }, { error: 'must be a JSON object' })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
     cfg.services.forEach((s, i) => {

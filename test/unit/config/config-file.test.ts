@@ -1,0 +1,180 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultConfig, resolveService, validateConfig } from '../../../src-shared/config-schema.js';
+import { ConfigError, loadConfig, parseConfigText, saveConfig } from '../../../src-main/core/config/config-file.js';
+import { configDir, configPath, dataDir } from '../../../src-main/core/config/paths.js';
+import { envPrefix } from '../../../src-main/core/config/env-overrides.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'warden-config-'));
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const svc = (extra: Record<string, unknown> = {}) => ({ name: 'svc', healthUrl: 'http://127.0.0.1:8090/health', restartCmd: './x.sh', ...extra });
+
+describe('defaults (CONTRACT §1)', () => {
+  it('are the design seed values with the three services', () => {
+    const c = defaultConfig();
+    expect(c).toMatchObject({
+      serviceManagerType: 'shell',
+      healthCheckInterval: 15,
+      serviceHealthTimeout: 5,
+      serviceMaxRetries: 3,
+      serviceBackoffBase: 5,
+      restartTimeout: 60,
+      startupTimeout: 120,
+      resetAfter: 60,
+      failedRetryInterval: 600,
+      workingDir: null,
+      server: { host: '127.0.0.1', port: 8765 },
+    });
+    expect(c.services.map((s) => [s.name, s.healthUrl, s.restartCmd, s.container])).toEqual([
+      ['redis', 'redis://127.0.0.1:6379', 'sudo systemctl restart redis', 'redis'],
+      ['rtdetr', 'http://127.0.0.1:8090/health', './ai/start_detector.sh', 'rtdetr'],
+      ['nemotron', 'http://127.0.0.1:8091/health', './ai/start_nemotron.sh', 'nemotron'],
+    ]);
+    expect(c.services[2]?.startupTimeout).toBe(300);
+  });
+
+  it('fold into each service, with per-service overrides winning and container defaulting to the name', () => {
+    const c = parseConfigText('c.json', JSON.stringify({ serviceBackoffBase: 2, services: [svc({ serviceMaxRetries: 5 })] }));
+    expect(resolveService(c, c.services[0]!)).toMatchObject({ serviceBackoffBase: 2, serviceMaxRetries: 5, healthCheckInterval: 15, container: 'svc', restartWhenStopped: false });
+  });
+});
+
+describe('validation names the file and every bad field', () => {
+  const bad = (input: unknown) => {
+    try {
+      parseConfigText('/etc/x/config.json', JSON.stringify(input));
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('rejects a bad URL with the contract wording', () => {
+    expect(bad({ services: [svc(), svc({ name: 'b', healthUrl: 'ftp://x' })] })).toBe(
+      'config.json: services[1].healthUrl: must be http(s)://, redis://, tcp://host:port or docker://container',
+    );
+  });
+
+  it('rejects unknown keys, duplicate names, negative times and bad names, all at once', () => {
+    const msg = bad({ colour: 'red', healthCheckInterval: -1, services: [svc({ extra: 1 }), svc(), svc({ name: 'Bad Name' })] });
+    expect(msg.split('\n')).toEqual(
+      expect.arrayContaining([
+        'config.json: colour: unknown key',
+        'config.json: healthCheckInterval: must be greater than 0 (seconds)',
+        'config.json: services[0].extra: unknown key',
+        'config.json: services[1].name: duplicate name "svc" (also services[0])',
+        'config.json: services[2].name: must match ^[a-z][a-z0-9_-]{0,31}$',
+      ]),
+    );
+  });
+
+  it('says what is missing and what has the wrong type', () => {
+    const msg = bad({ serviceMaxRetries: 1.5, serviceManagerType: 'k8s', services: [{ name: 'a' }] });
+    expect(msg).toContain('serviceMaxRetries: must be a whole number');
+    expect(msg).toContain('serviceManagerType: must be "shell" or "docker"');
+    expect(msg).toContain('services[0].healthUrl: is required (a health URL)');
+    expect(msg).toContain('services[0].restartCmd: is required (a shell command, or null for monitor only)');
+    expect(validateConfig({ services: [svc({ healthUrl: 42 })] })).toMatchObject({ ok: false, issues: [{ path: 'services[0].healthUrl', message: 'must be a health URL' }] });
+  });
+
+  it('rejects malformed JSON', () => {
+    expect(() => parseConfigText('/a/config.json', '{"services": [')).toThrow(/^config\.json: \(file\): not valid JSON/);
+  });
+
+  it('accepts every probe scheme and null for monitor only', () => {
+    const urls = ['https://h/health', 'redis://:pw@127.0.0.1:6379/0', 'tcp://127.0.0.1:22', 'docker://redis'];
+    const c = parseConfigText('c.json', JSON.stringify({ services: urls.map((u, i) => svc({ name: `s${i}`, healthUrl: u, restartCmd: null })) }));
+    expect(c.services).toHaveLength(4);
+  });
+});
+
+describe('environment overrides', () => {
+  it('apply over the file, per service with the upper-cased name', () => {
+    const env = {
+      WARDEN_SERVICE_MANAGER_TYPE: 'docker',
+      WARDEN_HEALTH_CHECK_INTERVAL: '2.5',
+      WARDEN_SERVICE_HEALTH_TIMEOUT: '1',
+      WARDEN_SERVICE_MAX_RETRIES: '7',
+      WARDEN_SERVICE_BACKOFF_BASE: '0.5',
+      WARDEN_MY_SVC_RESTART_CMD: './other.sh',
+      WARDEN_MY_SVC_HEALTH_URL: 'tcp://127.0.0.1:9',
+      WARDEN_B_RESTART_CMD: '',
+    };
+    const c = parseConfigText('c.json', JSON.stringify({ services: [svc({ name: 'my-svc' }), svc({ name: 'b' })] }), env);
+    expect(c).toMatchObject({ serviceManagerType: 'docker', healthCheckInterval: 2.5, serviceHealthTimeout: 1, serviceMaxRetries: 7, serviceBackoffBase: 0.5 });
+    expect(c.services[0]).toMatchObject({ restartCmd: './other.sh', healthUrl: 'tcp://127.0.0.1:9' });
+    expect(c.services[1]?.restartCmd).toBeNull();
+    expect(envPrefix('my-svc')).toBe('WARDEN_MY_SVC_');
+  });
+
+  it('name the variable when its value is not a number, and are checked by the schema', () => {
+    expect(() => parseConfigText('config.json', '{}', { WARDEN_HEALTH_CHECK_INTERVAL: 'soon' })).toThrow('config.json: WARDEN_HEALTH_CHECK_INTERVAL: must be a number (got "soon")');
+    expect(() => parseConfigText('c.json', '{}', { WARDEN_SERVICE_MANAGER_TYPE: 'k8s' })).toThrow('serviceManagerType: must be "shell" or "docker"');
+  });
+
+  it('leave a non-object file to the schema to reject', () => {
+    expect(() => parseConfigText('config.json', '[]', { WARDEN_HEALTH_CHECK_INTERVAL: '1' })).toThrow('config.json: (root): must be a JSON object');
+    expect(() => parseConfigText('config.json', '{"services":[7]}', { WARDEN_HEALTH_CHECK_INTERVAL: '1' })).toThrow(/services\[0\]/);
+  });
+});
+
+describe('files', () => {
+  it('creates the config with the defaults on first run', async () => {
+    const file = path.join(dir, 'warden', 'config.json');
+    const loaded = await loadConfig(file, { env: {} });
+    expect(loaded.created).toBe(true);
+    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual(defaultConfig());
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+    expect((await loadConfig(file, { env: {} })).created).toBe(false);
+  });
+
+  it('throws on a bad file for the CLI and leaves it untouched', async () => {
+    const file = path.join(dir, 'config.json');
+    await fs.writeFile(file, '{"healthCheckInterval": -3}');
+    await expect(loadConfig(file, { env: {} })).rejects.toThrow('config.json: healthCheckInterval: must be greater than 0 (seconds)');
+    expect(await fs.readFile(file, 'utf8')).toBe('{"healthCheckInterval": -3}');
+  });
+
+  it('moves a corrupt file aside for the tray app and runs on defaults', async () => {
+    const file = path.join(dir, 'config.json');
+    await fs.writeFile(file, '{not json');
+    const loaded = await loadConfig(file, { env: {}, onInvalid: 'quarantine', now: () => new Date('2026-11-28T10:00:00.000Z') });
+    expect(loaded.quarantinedTo).toBe(`${file}.bad-2026-11-28T10-00-00-000Z`);
+    expect(await fs.readFile(loaded.quarantinedTo!, 'utf8')).toBe('{not json');
+    expect(loaded.quarantineError?.message).toContain('not valid JSON');
+    expect(loaded.config).toEqual(defaultConfig());
+  });
+
+  it('reports an unreadable file as a config error', async () => {
+    await expect(loadConfig(dir, { env: {} })).rejects.toThrow(/cannot read/);
+  });
+
+  it('saves atomically, leaving no temp files behind', async () => {
+    const file = path.join(dir, 'config.json');
+    await saveConfig(file, defaultConfig());
+    await saveConfig(file, { ...defaultConfig(), healthCheckInterval: 3 });
+    expect(await fs.readdir(dir)).toEqual(['config.json']);
+    expect(JSON.parse(await fs.readFile(file, 'utf8')).healthCheckInterval).toBe(3);
+  });
+});
+
+describe('paths (XDG)', () => {
+  it('follow XDG variables with the home-folder defaults', () => {
+    expect(configDir({ XDG_CONFIG_HOME: '/x/cfg' })).toBe('/x/cfg/warden');
+    expect(configDir({ HOME: '/home/u' })).toBe('/home/u/.config/warden');
+    expect(dataDir({ XDG_STATE_HOME: '/x/state' })).toBe('/x/state/warden');
+    expect(dataDir({ HOME: '/home/u' })).toBe('/home/u/.local/state/warden');
+    expect(configPath('rel.json', {})).toBe(path.resolve('rel.json'));
+    expect(configPath(undefined, { WARDEN_CONFIG: '/e/c.json' })).toBe('/e/c.json');
+    expect(configPath(undefined, { HOME: '/home/u' })).toBe('/home/u/.config/warden/config.json');
+  });
+});
