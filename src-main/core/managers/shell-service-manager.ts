@@ -1,0 +1,177 @@
+import { execa } from 'execa';
+import type { Readable } from 'node:stream';
+import type { ResolvedService } from '../../../src-shared/config-schema.js';
+import type { Probe, ProbeResult } from '../probes/probe.js';
+import { OutputTail } from './output-tail.js';
+import { stopGroup } from './process-group.js';
+import type { RestartResult, ServiceManager } from './service-manager.js';
+
+/** What the shell strategy needs: a probe per service and where commands run. */
+export interface ShellServiceManagerOptions {
+  probes: { get(service: ResolvedService): Probe };
+  /** Directory restart commands run in (CONTRACT §1 workingDir). */
+  workingDir: string;
+  /** After SIGTERM to a timed-out command's group, how long before SIGKILL. Default 5000 ms. */
+  killGraceMs?: number;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+/** Bytes of combined stdout/stderr kept for the restart result. */
+export const OUTPUT_TAIL_BYTES = 4096;
+
+/**
+ * After the shell exits, how long to wait for its output pipe to close. A background child that
+ * inherited the pipe keeps it open indefinitely; that must not hold up the result.
+ */
+const DRAIN_GRACE_MS = 200;
+
+/** Restarts services by running their `restartCmd` with `/bin/sh -c`, each in its own process group. */
+export class ShellServiceManager implements ServiceManager {
+  readonly type = 'shell' as const;
+  readonly #opts: ShellServiceManagerOptions;
+  readonly #killGraceMs: number;
+  /** Restarts in flight: close() aborts them and waits. */
+  readonly #inFlight = new Map<AbortController, Promise<RestartResult>>();
+  /** Pipes still held open by background children of finished commands. */
+  readonly #lingering = new Set<Readable>();
+  #closed = false;
+
+  constructor(opts: ShellServiceManagerOptions) {
+    this.#opts = opts;
+    this.#killGraceMs = opts.killGraceMs ?? 5000;
+  }
+
+  /** The service's own probe: the shell strategy has no other view of health. */
+  checkHealth(service: ResolvedService, signal?: AbortSignal): Promise<ProbeResult> {
+    return this.#opts.probes.get(service).check(signal);
+  }
+
+  /** Run `restartCmd`; never rejects. Timeout or abort kills the command's whole process group. */
+  async restart(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult> {
+    if (service.restartCmd === null) return failure('restartCmd is null (monitor only)');
+    if (this.#closed) return failure('aborted (manager closed)');
+    if (signal?.aborted) return failure('aborted');
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const run = this.#run(service, service.restartCmd, controller.signal);
+    this.#inFlight.set(controller, run);
+    try {
+      return await run;
+    } finally {
+      this.#inFlight.delete(controller);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Abort every restart in flight (killing its group) and release pipes left by background children. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const controller of this.#inFlight.keys()) controller.abort();
+    await Promise.all(this.#inFlight.values());
+    for (const stream of this.#lingering) stream.destroy();
+    this.#lingering.clear();
+  }
+
+  async #run(service: ResolvedService, cmd: string, signal: AbortSignal): Promise<RestartResult> {
+    const tail = new OutputTail(OUTPUT_TAIL_BYTES);
+    // The command is the user's own config string, passed whole as one argument: nothing is interpolated.
+    const child = execa('/bin/sh', ['-c', cmd], {
+      cwd: this.#opts.workingDir,
+      shell: false,
+      detached: true, // leads its own process group, so the whole tree can be signalled
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      forceKillAfterDelay: false,
+    });
+    // Settles only once every pipe closes, which a background child can delay forever, so it is
+    // awaited only when the spawn itself failed. With reject:false it is not expected to reject.
+    child.catch(() => undefined);
+    const streams = [child.stdout, child.stderr].filter((s): s is Readable => s !== null);
+    for (const s of streams) s.on('data', (chunk: Buffer | string) => tail.push(chunk));
+
+    const pid = child.pid;
+    if (pid === undefined) {
+      const result = await child;
+      // A failed spawn always carries execa's originalMessage (the cause, without the command line).
+      const message = String(result.originalMessage);
+      return failure(`could not start the command: ${message.split('\n')[0]}`, message);
+    }
+
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, sig) => resolve({ code, signal: sig })),
+    );
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+
+    let cause: 'timeout' | 'aborted' | null = null;
+    let stopping: Promise<unknown> = Promise.resolve();
+    const stop = (why: 'timeout' | 'aborted') => {
+      // Whichever comes first wins; the other can no longer fire.
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      cause = why;
+      stopping = stopGroup(pid, this.#killGraceMs).then(
+        (outcome) => {
+          if (outcome === 'killed') {
+            this.#opts.logger?.warn({ service: service.name, pgid: pid }, 'restart command ignored SIGTERM; process group killed');
+          }
+        },
+        (err: unknown) => this.#opts.logger?.warn({ service: service.name, pgid: pid, err }, 'could not signal the restart command'),
+      );
+    };
+    // setTimeout fires at once beyond 2^31-1 ms (~24.8 days): clamp rather than kill at once.
+    const timer = setTimeout(() => stop('timeout'), Math.min(service.restartTimeout * 1000, 2 ** 31 - 1));
+    const onAbort = () => stop('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    const exit = await exited;
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    await stopping;
+
+    // Collect the last output, but do not wait on a pipe a background child holds open.
+    let drainTimer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      closed.then(() => true),
+      new Promise<boolean>((resolve) => (drainTimer = setTimeout(() => resolve(false), DRAIN_GRACE_MS))),
+    ]);
+    clearTimeout(drainTimer);
+    if (!drained) this.#keepDraining(streams);
+    const output = tail.toString();
+
+    if (cause === 'timeout') {
+      return failure(`timed out after ${service.restartTimeout} s (process group killed)`, output, exit, true);
+    }
+    if (cause === 'aborted') return failure('aborted', output, exit);
+    if (exit.code === 0) return { ok: true, output };
+    if (exit.code === 127) return failure(`command not found: ${cmd}`, output, exit);
+    if (exit.code === 126) return failure(`command not executable (permission denied?): ${cmd}`, output, exit);
+    if (exit.code !== null) return failure(`exit code ${exit.code}`, output, exit);
+    // Node reports either an exit code or the signal that ended the process.
+    return failure(`killed by ${String(exit.signal)}`, output, exit);
+  }
+
+  /**
+   * A background child (e.g. a server started with `&`) still writes to our pipe. Closing it would
+   * kill that child with SIGPIPE on its next write, so keep reading (into the bounded tail, which
+   * nobody reads any more), without holding the event loop open, until the child closes it or the
+   * manager is closed.
+   */
+  #keepDraining(streams: Readable[]): void {
+    for (const s of streams) {
+      this.#lingering.add(s);
+      s.once('close', () => this.#lingering.delete(s));
+      (s as Readable & { unref?: () => void }).unref?.();
+    }
+  }
+}
+
+function failure(
+  reason: string,
+  output = '',
+  exit: { code: number | null; signal: string | null } = { code: null, signal: null },
+  timedOut = false,
+): RestartResult {
+  return { ok: false, reason, output, exitCode: exit.code, signal: exit.signal, timedOut };
+}
