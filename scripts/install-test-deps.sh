@@ -12,6 +12,7 @@ wanted=(
   "shellcheck:shellcheck"
   "setsid:util-linux"
   "ss:iproute2"
+  "curl:curl"
   "Xvfb:xvfb"
   "7za:p7zip-full"
 )
