@@ -1,0 +1,53 @@
+import { connect } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Probe, ProbeResult, ProbeState } from './probe.js';
+import { startDeadline } from './deadline.js';
+import { describeNetworkError, probeResult } from './probe-result.js';
+
+/** Host and port of a `tcp://host:port` health URL. */
+export interface TcpTarget {
+  host: string;
+  port: number;
+}
+
+/** Parses `tcp://host:port` (the port is required: there is no default for a bare TCP check). */
+export function parseTcpUrl(raw: string): TcpTarget {
+  const url = new URL(raw);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!host || !url.port) throw new TypeError(`tcp URL needs a host and a port: ${raw}`);
+  return { host, port: Number(url.port) };
+}
+
+/** CONTRACT §2 tcp:// probe: up when a connection is accepted (then closed at once). */
+export class TcpProbe implements Probe {
+  private closed = false;
+
+  constructor(
+    private readonly target: TcpTarget,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Opens and closes one connection; never throws. */
+  check(signal?: AbortSignal): Promise<ProbeResult> {
+    const started = performance.now();
+    if (this.closed) return Promise.resolve(probeResult('down', 'probe closed', started));
+    return new Promise<ProbeResult>((resolve) => {
+      const socket = connect({ host: this.target.host, port: this.target.port });
+      // Runs once: connect and error exclude each other, destroy() silences the socket and
+      // dispose() the deadline.
+      const finish = (state: ProbeState, reason: string): void => {
+        deadline.dispose();
+        socket.destroy();
+        resolve(probeResult(state, reason, started));
+      };
+      socket.on('connect', () => finish('up', 'connection accepted'));
+      socket.on('error', (err) => finish('down', describeNetworkError(err)));
+      const deadline = startDeadline(this.timeoutMs, signal, (reason) => finish('down', reason));
+    });
+  }
+
+  /** Nothing is held between checks; later checks answer down "probe closed". */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
