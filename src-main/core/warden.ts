@@ -11,6 +11,7 @@ import { ShellServiceManager } from './managers/shell-service-manager.js';
 import type { Clock } from './monitor/clock.js';
 import { HealthMonitor } from './monitor/health-monitor.js';
 import { ProbeRegistry } from './probes/probe-registry.js';
+import { SignalHub } from './signals/signal-hub.js';
 
 /** What differs between the headless CLI and the tray app, passed in as small pieces. */
 export interface WardenDeps {
@@ -72,6 +73,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   monitor.subscribe((event) => {
     void journal.append(event);
   });
+  const signals = new SignalHub((name) => monitor.trigger(name), logger);
 
   return {
     monitor,
@@ -83,13 +85,16 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
       const switched = next.serviceManagerType !== config.serviceManagerType;
       config = next;
       await monitor.applyConfig(next);
+      signals.apply(next);
       logger.info({ serviceManagerType: next.serviceManagerType, switched }, 'settings applied');
     },
     start() {
       logger.info({ services: config.services.map((s) => s.name), strategy: config.serviceManagerType }, 'warden started');
       monitor.start();
+      signals.apply(config);
     },
     async stop() {
+      signals.stop();
       await monitor.stop();
       await Promise.all([...managers.values()].map((m) => m.close()));
       await probes.close();

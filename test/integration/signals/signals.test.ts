@@ -1,0 +1,141 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../../src-shared/config-schema.js';
+import { silentLogger } from '../../../src-main/core/log/logger.js';
+import { ConnectionWatch } from '../../../src-main/core/signals/connection-watch.js';
+import { PidWatch, pidAlive } from '../../../src-main/core/signals/pid-watch.js';
+import { SignalHub } from '../../../src-main/core/signals/signal-hub.js';
+import { watchTargetOf } from '../../../src-main/core/signals/watch-target.js';
+import { killGroup, waitUntil } from '../../helpers/process-tree.js';
+import { spawnStandIn, type SpawnedStandIn } from '../../helpers/stand-in.js';
+
+const cleanup: (() => void | Promise<void>)[] = [];
+let dir: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'warden-signals-'));
+});
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function standIn(args: string[] = []): Promise<SpawnedStandIn> {
+  const s = await spawnStandIn(args);
+  cleanup.push(() => s.kill('SIGKILL'));
+  return s;
+}
+
+function sleeper(): number {
+  const child = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+  child.unref();
+  cleanup.push(() => killGroup(child.pid!));
+  return child.pid!;
+}
+
+describe('watch targets', () => {
+  it('derive host and port from each probe scheme', () => {
+    expect(watchTargetOf('http://127.0.0.1:8090//health/')).toEqual({ host: '127.0.0.1', port: 8090 });
+    expect(watchTargetOf('http://localhost/health')).toEqual({ host: 'localhost', port: 80 });
+    expect(watchTargetOf('https://[::1]/h')).toEqual({ host: '::1', port: 443 });
+    expect(watchTargetOf('redis://:pw@127.0.0.1:6380/0')).toEqual({ host: '127.0.0.1', port: 6380 });
+    expect(watchTargetOf('tcp://127.0.0.1:22')).toEqual({ host: '127.0.0.1', port: 22 });
+    expect(watchTargetOf('docker://redis')).toBeNull();
+    expect(watchTargetOf('tcp://nohost')).toBeNull();
+  });
+});
+
+describe('ConnectionWatch', () => {
+  it('reports the death of a real server at once, and again after it came back', async () => {
+    const first = await standIn(['--kind', 'plain']);
+    const lost: number[] = [];
+    const watch = new ConnectionWatch('127.0.0.1', first.port, () => lost.push(Date.now()));
+    cleanup.push(() => watch.stop());
+    watch.start();
+    // The stand-in counts requests, not connections; wait until our socket is accepted.
+    await waitUntil(() => (watch as unknown as { socket: { readyState: string } | null }).socket?.readyState === 'open');
+    first.kill('SIGKILL');
+    await waitUntil(() => lost.length === 1);
+
+    const second = await standIn(['--kind', 'plain', '--port', String(first.port)]);
+    await waitUntil(() => (watch as unknown as { socket: { readyState: string } | null }).socket?.readyState === 'open', { timeoutMs: 20_000 });
+    second.kill('SIGKILL');
+    await waitUntil(() => lost.length === 2);
+  });
+
+  it('keeps retrying a refused port without reporting anything', async () => {
+    const s = await standIn(['--kind', 'plain']);
+    s.kill('SIGKILL');
+    await s.exited;
+    let lost = 0;
+    const watch = new ConnectionWatch('127.0.0.1', s.port, () => lost++);
+    watch.start();
+    await waitUntil(() => (watch as unknown as { retryMs: number }).retryMs >= 1000, { timeoutMs: 20_000 });
+    watch.stop();
+    expect(lost).toBe(0);
+  });
+});
+
+describe('PidWatch', () => {
+  it('reports when the pid in the pidfile dies, re-reading the file after a restart', async () => {
+    const pidfile = path.join(dir, 'svc.pid');
+    const first = sleeper();
+    await fs.writeFile(pidfile, `${first}\n`);
+    const died: number[] = [];
+    const watch = new PidWatch(pidfile, (pid) => died.push(pid), 20);
+    cleanup.push(() => watch.stop());
+    watch.start();
+    await waitUntil(() => (watch as unknown as { alivePid: number | null }).alivePid === first);
+    killGroup(first);
+    await waitUntil(() => died.length === 1);
+    expect(died).toEqual([first]);
+
+    const second = sleeper();
+    await fs.writeFile(pidfile, `${second}\n`);
+    await waitUntil(() => (watch as unknown as { alivePid: number | null }).alivePid === second);
+    // Hand-over: a new pid written while the old one still runs is not a death.
+    const third = sleeper();
+    await fs.writeFile(pidfile, `${third}\n`);
+    await waitUntil(() => (watch as unknown as { alivePid: number | null }).alivePid === third);
+    expect(died).toEqual([first]);
+    killGroup(third);
+    await waitUntil(() => died.length === 2);
+    expect(died).toEqual([first, third]);
+  });
+
+  it('treats a zombie or a missing process as dead, and the current process as alive', async () => {
+    expect(await pidAlive(process.pid)).toBe(true);
+    expect(await pidAlive(2 ** 22 + 12345)).toBe(false);
+    const zombieStat = path.join(dir, '4242');
+    await fs.mkdir(zombieStat);
+    await fs.writeFile(path.join(zombieStat, 'stat'), '4242 (sleep) Z 1 4242 4242');
+    // Our own pid exists for kill(0); the fake /proc says it is a zombie.
+    await fs.rename(zombieStat, path.join(dir, String(process.pid)));
+    expect(await pidAlive(process.pid, dir)).toBe(false);
+    expect(await pidAlive(process.pid, path.join(dir, 'no-proc'))).toBe(true);
+  });
+});
+
+describe('SignalHub', () => {
+  it('triggers a probe of the right service and follows config changes', async () => {
+    const a = await standIn(['--kind', 'plain']);
+    const b = await standIn(['--kind', 'plain']);
+    const fired: string[] = [];
+    const hub = new SignalHub((name, why) => fired.push(`${name}:${why}`), silentLogger(), { pidPollMs: 20 });
+    cleanup.push(() => hub.stop());
+    const cfg = (services: object[]) => configSchema.parse({ services });
+    hub.apply(cfg([{ name: 'a', healthUrl: a.healthUrl, restartCmd: null }, { name: 'b', healthUrl: 'docker://b', restartCmd: null, pidfile: path.join(dir, 'b.pid') }]));
+    await fs.writeFile(path.join(dir, 'b.pid'), `${b.pid}\n`);
+    await new Promise((r) => setTimeout(r, 200)); // let both watches see their targets alive
+    b.kill('SIGKILL');
+    await waitUntil(() => fired.includes(`b:pid ${b.pid} exited`));
+    a.kill('SIGKILL');
+    await waitUntil(() => fired.includes('a:watch connection closed'));
+
+    // Removing a service stops its watches; an unchanged one is kept.
+    hub.apply(cfg([]));
+    expect((hub as unknown as { watches: Map<string, unknown> }).watches.size).toBe(0);
+  });
+});
