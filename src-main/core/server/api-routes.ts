@@ -1,0 +1,171 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { validateConfig } from '../../../src-shared/config-schema.js';
+import { ACTIONS, type ServiceAction } from '../../../src-shared/protocol.js';
+import type { Warden } from '../warden.js';
+import { SECURITY_HEADERS, sendError, sendJson } from './http-responses.js';
+import type { WardenMetrics } from './metrics.js';
+import { readJsonBody } from './read-body.js';
+
+/** Largest accepted PUT /api/settings body. */
+export const MAX_SETTINGS_BYTES = 64 * 1024;
+/** GET …/history answers at most this many events. */
+export const MAX_HISTORY = 1000;
+/** GET …/uptime looks back at most this many hours (30 days). */
+export const MAX_UPTIME_HOURS = 720;
+
+/** The demo's crash button (only `warden serve --demo` passes one). */
+export interface DemoHook {
+  /** Kill the named stand-in service; false when there is none by that name. */
+  crash(name: string): Promise<boolean>;
+}
+
+/** What the API handlers work on. */
+export interface ApiContext {
+  warden: Warden;
+  metrics: WardenMetrics;
+  demo?: DemoHook;
+  now?: () => number;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<void> | void;
+
+/** One row of the API table (CONTRACT §5). */
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT';
+  pattern: RegExp;
+  handler: Handler;
+}
+
+/** A whole number in [min, max] from a query parameter, the fallback when absent, null when bad. */
+function intParam(url: URL, key: string, fallback: number, min: number, max: number): number | null {
+  const raw = url.searchParams.get(key);
+  if (raw === null) return fallback;
+  if (!/^\d{1,7}$/.test(raw)) return null;
+  const n = Number(raw);
+  return n >= min && n <= max ? n : null;
+}
+
+/** The API table: every route, its method and its handler. */
+export function apiRoutes(ctx: ApiContext): Route[] {
+  const { warden } = ctx;
+  const now = ctx.now ?? Date.now;
+  const monitor = warden.monitor;
+  // Unknown names answer 404 before the handler runs.
+  const withService =
+    (fn: (res: ServerResponse, name: string, url: URL) => Promise<void> | void): Handler =>
+    (_req, res, [name = ''], url) => {
+      if (!monitor.has(name)) sendError(res, 404, `unknown service "${name}"`);
+      else return fn(res, name, url);
+    };
+
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: /^\/api\/status$/,
+      handler: (_req, res) => sendJson(res, 200, { services: monitor.states(), timestamp: new Date(now()).toISOString() }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/services\/([^/]+)\/history$/,
+      handler: withService((res, name, url) => {
+        const limit = intParam(url, 'limit', 100, 1, MAX_HISTORY);
+        if (limit === null) sendError(res, 400, `limit must be a whole number from 1 to ${MAX_HISTORY}`);
+        else sendJson(res, 200, { service: name, events: warden.journal.history(name, limit) });
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/services\/([^/]+)\/uptime$/,
+      handler: withService((res, name, url) => {
+        const hours = intParam(url, 'hours', 24, 1, MAX_UPTIME_HOURS);
+        if (hours === null) {
+          sendError(res, 400, `hours must be a whole number from 1 to ${MAX_UPTIME_HOURS}`);
+          return;
+        }
+        const { ratio, buckets } = warden.journal.uptime(name, now(), hours * 3600_000, 24);
+        sendJson(res, 200, { service: name, hours, ratio, buckets });
+      }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/services/([^/]+)/(${ACTIONS.join('|')})$`),
+      handler: (_req, res, [name = '', action]) => {
+        const result = monitor.act(name, action as ServiceAction);
+        if (!result) sendError(res, 404, `unknown service "${name}"`);
+        else if (result.ok) sendJson(res, 202, { ok: true, message: result.message });
+        else sendJson(res, 409, { ok: false, error: result.error, message: result.message });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/settings$/,
+      handler: (_req, res) => sendJson(res, 200, warden.config()),
+    },
+    {
+      method: 'PUT',
+      pattern: /^\/api\/settings$/,
+      handler: async (req, res) => {
+        const body = await readJsonBody(req, MAX_SETTINGS_BYTES);
+        if (!body.ok) {
+          // An oversized body is drained and discarded (only a token holder gets this far).
+          sendError(res, body.status, body.error);
+          return;
+        }
+        const checked = validateConfig(body.value);
+        if (!checked.ok) {
+          sendJson(res, 400, { error: 'invalid settings', issues: checked.issues });
+          return;
+        }
+        await warden.updateConfig(checked.config);
+        sendJson(res, 200, { ok: true, config: warden.config() });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/metrics$/,
+      handler: async (_req, res) => {
+        const text = await ctx.metrics.render();
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': ctx.metrics.contentType, 'Cache-Control': 'no-store' });
+        res.end(text);
+      },
+    },
+  ];
+  const demo = ctx.demo;
+  if (demo) {
+    routes.push({
+      method: 'POST',
+      pattern: /^\/api\/demo\/([^/]+)\/crash$/,
+      handler: async (_req, res, [name = '']) => {
+        if (await demo.crash(name)) sendJson(res, 202, { ok: true, message: `${name} crashed` });
+        else sendError(res, 404, `no demo service "${name}"`);
+      },
+    });
+  }
+  return routes;
+}
+
+/** Route an authenticated API request: 404 for an unknown path, 405 for a known path's wrong method. */
+export async function dispatch(routes: Route[], req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const allowed: string[] = [];
+  for (const route of routes) {
+    const match = route.pattern.exec(url.pathname);
+    if (!match) continue;
+    if (route.method === req.method || (route.method === 'GET' && req.method === 'HEAD')) {
+      const params = decodeParams(match.slice(1));
+      if (params) await route.handler(req, res, params, url);
+      else sendError(res, 404, 'not found');
+      return;
+    }
+    allowed.push(route.method);
+  }
+  if (allowed.length > 0) sendError(res, 405, 'method not allowed', { Allow: [...new Set(allowed)].join(', ') });
+  else sendError(res, 404, 'unknown API path');
+}
+
+function decodeParams(raw: string[]): string[] | null {
+  try {
+    return raw.map((p) => decodeURIComponent(p));
+  } catch {
+    return null;
+  }
+}

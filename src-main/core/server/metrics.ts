@@ -1,0 +1,82 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import { STATUSES } from '../../../src-shared/status.js';
+import type { ProbeEvent } from '../monitor/health-monitor.js';
+
+/** What the metrics read from the monitor. */
+export interface MetricsSource {
+  states(): ServiceState[];
+  subscribe(listener: (event: ServiceStatusEvent) => void): () => void;
+  onProbe(listener: (event: ProbeEvent) => void): () => void;
+}
+
+/**
+ * Prometheus metrics for GET /metrics, in a registry of their own (never prom-client's global
+ * one), so several servers can live in one process. Gauges are read from the monitor at scrape
+ * time, so services added or removed live are always current.
+ */
+export class WardenMetrics {
+  readonly registry = new Registry();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(source: MetricsSource) {
+    new Gauge({
+      name: 'warden_service_up',
+      help: '1 when the service is healthy, else 0.',
+      labelNames: ['service'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of source.states()) this.set({ service: s.service }, s.status === 'healthy' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'warden_service_status',
+      help: 'The service status: 1 for the current one, 0 for the others.',
+      labelNames: ['service', 'status'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of source.states()) {
+          for (const status of STATUSES) this.set({ service: s.service, status }, s.status === status ? 1 : 0);
+        }
+      },
+    });
+    const probeDuration = new Histogram({
+      name: 'warden_probe_duration_seconds',
+      help: 'Wall time of each health check.',
+      labelNames: ['service'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    const restarts = new Counter({
+      name: 'warden_restarts_total',
+      help: 'Restart attempts by outcome.',
+      labelNames: ['service', 'result'],
+      registers: [this.registry],
+    });
+
+    this.unsubscribe.push(
+      source.onProbe((p) => probeDuration.observe({ service: p.service }, p.latencyMs / 1000)),
+      source.subscribe((e) => {
+        if (e.status === 'restart_failed') restarts.inc({ service: e.service, result: 'failure' });
+        else if (e.status === 'healthy' && e.previous === 'restarting') restarts.inc({ service: e.service, result: 'success' });
+      }),
+    );
+  }
+
+  /** The Content-Type of the text exposition format. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Every metric in Prometheus text format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Stop listening to the monitor. */
+  close(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
+  }
+}
