@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { WardenConfig } from '../../src-shared/config-schema.js';
 import { saveConfig } from './config/config-file.js';
@@ -11,7 +12,9 @@ import { ShellServiceManager } from './managers/shell-service-manager.js';
 import type { Clock } from './monitor/clock.js';
 import { HealthMonitor } from './monitor/health-monitor.js';
 import { ProbeRegistry } from './probes/probe-registry.js';
+import { DockerEventWatcher } from './managers/docker-events.js';
 import { SignalHub } from './signals/signal-hub.js';
+import { StopIntents } from './signals/stop-intents.js';
 
 /** What differs between the headless CLI and the tray app, passed in as small pieces. */
 export interface WardenDeps {
@@ -24,6 +27,8 @@ export interface WardenDeps {
   defaultWorkingDir?: string;
   clock?: Clock;
   /** Build a strategy (tests inject; default: the real shell and docker managers). */
+  /** The Docker Engine client for the docker strategy and its event stream (default: DOCKER_HOST or the default socket). */
+  docker?: Dockerode;
   createManager?: (type: WardenConfig['serviceManagerType'], ctx: { probes: ProbeRegistry; workingDir: string }) => ServiceManager;
 }
 
@@ -32,6 +37,8 @@ export interface Warden {
   readonly monitor: HealthMonitor;
   readonly journal: EventJournal;
   readonly logger: Logger;
+  /** Event-driven detection (watch connections, pidfiles, Docker events). */
+  readonly signals: SignalHub;
   config(): WardenConfig;
   /** Validate-free apply (callers validate): save atomically, then apply live. */
   updateConfig(next: WardenConfig): Promise<void>;
@@ -57,9 +64,11 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   const probes = new ProbeRegistry();
   const workingDir = () => config.workingDir ?? deps.defaultWorkingDir ?? findAiRoot();
   const managers = new Map<string, ServiceManager>();
+  const intents = new StopIntents();
   const build =
     deps.createManager ??
-    ((type, ctx) => (type === 'docker' ? new DockerServiceManager({ probes: ctx.probes, logger }) : new ShellServiceManager({ probes: ctx.probes, workingDir: ctx.workingDir, logger })));
+    ((type, ctx) =>
+      type === 'docker' ? new DockerServiceManager({ probes: ctx.probes, logger, intents, docker: deps.docker }) : new ShellServiceManager({ probes: ctx.probes, workingDir: ctx.workingDir, logger }));
   // Each strategy is built once and kept, so a shell↔docker switch never cuts an in-flight restart.
   const getManager = (): ServiceManager => {
     const key = `${config.serviceManagerType}:${workingDir()}`;
@@ -73,12 +82,16 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   monitor.subscribe((event) => {
     void journal.append(event);
   });
-  const signals = new SignalHub((name) => monitor.trigger(name), logger);
+  const signals = new SignalHub((name) => monitor.trigger(name), logger, {
+    dockerEvents: () => new DockerEventWatcher({ docker: deps.docker }),
+    onContainerEvent: (e) => intents.record(e),
+  });
 
   return {
     monitor,
     journal,
     logger,
+    signals,
     config: () => config,
     async updateConfig(next) {
       if (deps.configFile) await saveConfig(deps.configFile, next);

@@ -28,6 +28,8 @@ export interface DockerServiceManagerOptions {
   /** Default: `new Dockerode()`, which honours DOCKER_HOST or uses /var/run/docker.sock. */
   docker?: Dockerode;
   logger?: Pick<Logger, 'warn'>;
+  /** Containers stopped on purpose (from the event stream): their down is not a crash. */
+  intents?: { stoppedOnPurpose(container: string): boolean };
 }
 
 const DOCKER_URL = /^docker:\/\/([^\s/]+)\/?$/i;
@@ -45,11 +47,13 @@ export class DockerServiceManager implements ServiceManager {
   private readonly docker: Dockerode;
   private readonly probes: DockerServiceManagerOptions['probes'];
   private readonly logger: DockerServiceManagerOptions['logger'];
+  private readonly intents: DockerServiceManagerOptions['intents'];
 
   constructor(options: DockerServiceManagerOptions) {
     this.docker = options.docker ?? new Dockerode();
     this.probes = options.probes;
     this.logger = options.logger;
+    this.intents = options.intents;
   }
 
   /** `docker restart` of service.container, bounded by restartTimeout and the caller's signal. */
@@ -77,8 +81,14 @@ export class DockerServiceManager implements ServiceManager {
     }
   }
 
-  /** For docker://NAME: the container's state; for any other URL: the service's probe. */
+  /** For docker://NAME: the container's state; for any other URL: the service's probe. Marks a deliberate stop. */
   async checkHealth(service: ResolvedService, signal?: AbortSignal): Promise<ProbeResult> {
+    const result = await this.checkState(service, signal);
+    if (result.state !== 'down' || !this.intents?.stoppedOnPurpose(service.container)) return result;
+    return { ...result, stoppedOnPurpose: true, reason: `container ${service.container} was stopped on purpose (docker stop)` };
+  }
+
+  private async checkState(service: ResolvedService, signal?: AbortSignal): Promise<ProbeResult> {
     const name = DOCKER_URL.exec(service.healthUrl)?.[1];
     if (name === undefined) return this.probes.get(service).check(signal);
     const started = performance.now();

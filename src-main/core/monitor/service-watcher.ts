@@ -188,11 +188,20 @@ export class ServiceWatcher {
       return;
     }
     if (r.state === 'up') return this.onUp(r);
+    if (this.respectStop(r)) return;
     if (r.state === 'loading') {
       if (this.withinStartup()) return this.onLoading(r);
       return this.onDown({ ...r, state: 'down', reason: `still loading after ${this.svc.startupTimeout} s (${r.reason})` });
     }
     return this.onDown(r);
+  }
+
+  /** Respect intent: a service stopped on purpose is reported as paused, never restarted; it comes back on its own start. */
+  private respectStop(r: ProbeResult): boolean {
+    if (!r.stoppedOnPurpose || this.svc.restartWhenStopped) return false;
+    this.nextRetryAt = this.failedRetryAt = null;
+    this.setStatus('paused', `Stopped on purpose: ${r.reason}; not restarted (set restartWhenStopped to change)`);
+    return true;
   }
 
   private withinStartup(): boolean {
@@ -251,6 +260,7 @@ export class ServiceWatcher {
           const fresh = await this.check();
           if (this.stopped || this.paused) return;
           if (fresh.state === 'up') return this.onUp(fresh, 'Service recovered without restart');
+          if (this.respectStop(fresh)) return;
           if (fresh.state === 'loading' && this.withinStartup()) return this.onLoading(fresh);
         }
       }

@@ -7,6 +7,8 @@ export interface ProbeResult {
   reason: string;
   /** Wall time of the check in milliseconds. */
   latencyMs: number;
+  /** Down because someone stopped it on purpose (docker stop): reported as paused, not restarted. */
+  stoppedOnPurpose?: boolean;
 }
 
 /** A health check bound to one target. Built once per service and reused (keep-alive pools). */

@@ -25,6 +25,11 @@ export class ConnectionWatch {
     this.connect();
   }
 
+  /** The watch connection is open now. */
+  get open(): boolean {
+    return this.socket?.readyState === 'open';
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

@@ -32,6 +32,11 @@ export class PidWatch {
     void this.poll();
   }
 
+  /** The pid last seen alive, or null. */
+  get watching(): number | null {
+    return this.alivePid;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

@@ -54,13 +54,12 @@ describe('ConnectionWatch', () => {
     const watch = new ConnectionWatch('127.0.0.1', first.port, () => lost.push(Date.now()));
     cleanup.push(() => watch.stop());
     watch.start();
-    // The stand-in counts requests, not connections; wait until our socket is accepted.
-    await waitUntil(() => (watch as unknown as { socket: { readyState: string } | null }).socket?.readyState === 'open');
+    await waitUntil(() => watch.open);
     first.kill('SIGKILL');
     await waitUntil(() => lost.length === 1);
 
     const second = await standIn(['--kind', 'plain', '--port', String(first.port)]);
-    await waitUntil(() => (watch as unknown as { socket: { readyState: string } | null }).socket?.readyState === 'open', { timeoutMs: 20_000 });
+    await waitUntil(() => watch.open, { timeoutMs: 20_000 });
     second.kill('SIGKILL');
     await waitUntil(() => lost.length === 2);
   });
@@ -87,18 +86,18 @@ describe('PidWatch', () => {
     const watch = new PidWatch(pidfile, (pid) => died.push(pid), 20);
     cleanup.push(() => watch.stop());
     watch.start();
-    await waitUntil(() => (watch as unknown as { alivePid: number | null }).alivePid === first);
+    await waitUntil(() => watch.watching === first);
     killGroup(first);
     await waitUntil(() => died.length === 1);
     expect(died).toEqual([first]);
 
     const second = sleeper();
     await fs.writeFile(pidfile, `${second}\n`);
-    await waitUntil(() => (watch as unknown as { alivePid: number | null }).alivePid === second);
+    await waitUntil(() => watch.watching === second);
     // Hand-over: a new pid written while the old one still runs is not a death.
     const third = sleeper();
     await fs.writeFile(pidfile, `${third}\n`);
-    await waitUntil(() => (watch as unknown as { alivePid: number | null }).alivePid === third);
+    await waitUntil(() => watch.watching === third);
     expect(died).toEqual([first]);
     killGroup(third);
     await waitUntil(() => died.length === 2);
@@ -128,7 +127,8 @@ describe('SignalHub', () => {
     const cfg = (services: object[]) => configSchema.parse({ services });
     hub.apply(cfg([{ name: 'a', healthUrl: a.healthUrl, restartCmd: null }, { name: 'b', healthUrl: 'docker://b', restartCmd: null, pidfile: path.join(dir, 'b.pid') }]));
     await fs.writeFile(path.join(dir, 'b.pid'), `${b.pid}\n`);
-    await new Promise((r) => setTimeout(r, 200)); // let both watches see their targets alive
+    await waitUntil(() => hub.watching('a')?.connected && hub.watching('b')?.pid === b.pid);
+    expect(hub.watching('b')?.connected).toBe(false); // docker:// has no address to watch
     b.kill('SIGKILL');
     await waitUntil(() => fired.includes(`b:pid ${b.pid} exited`));
     a.kill('SIGKILL');
@@ -136,6 +136,7 @@ describe('SignalHub', () => {
 
     // Removing a service stops its watches; an unchanged one is kept.
     hub.apply(cfg([]));
-    expect((hub as unknown as { watches: Map<string, unknown> }).watches.size).toBe(0);
+    expect(hub.watching('a')).toBeUndefined();
+    expect(hub.watching('b')).toBeUndefined();
   });
 });
