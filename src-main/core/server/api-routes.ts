@@ -62,7 +62,8 @@ export function apiRoutes(ctx: ApiContext): Route[] {
     {
       method: 'GET',
       pattern: /^\/api\/status$/,
-      handler: (_req, res) => sendJson(res, 200, { services: monitor.states(), timestamp: new Date(now()).toISOString() }),
+      // `demo: true` tells the dashboard to offer "Simulate crash".
+      handler: (_req, res) => sendJson(res, 200, { services: monitor.states(), timestamp: new Date(now()).toISOString(), ...(ctx.demo ? { demo: true } : {}) }),
     },
     {
       method: 'GET',

@@ -1,0 +1,72 @@
+import type { WardenConfig } from '../../src-shared/config-schema.js';
+import { ConfigError, loadConfig } from '../core/config/config-file.js';
+import { configDir, configPath, dataDir } from '../core/config/paths.js';
+import { createLogger, type Logger } from '../core/log/logger.js';
+import { startServer } from '../core/server/http-server.js';
+import { loadOrCreateToken } from '../core/server/token.js';
+import { createWarden } from '../core/warden.js';
+import { startDemo, type Demo } from '../demo/demo-services.js';
+import { EXIT, type CliIo } from './io.js';
+
+export interface ServeOptions {
+  config?: string;
+  host?: string;
+  port?: string;
+  demo?: boolean;
+  /** Tests pass a quiet logger; the CLI logs JSON lines to stdout. */
+  logger?: Logger;
+}
+
+/** `warden serve`: monitor + server + dashboard, headless, until `signal` aborts (SIGINT/SIGTERM). */
+export async function serveCommand(opts: ServeOptions, io: CliIo, signal: AbortSignal): Promise<number> {
+  const port = opts.port === undefined ? undefined : Number(opts.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    io.stderr(`--port: must be a whole number 0–65535 (got "${opts.port}")\n`);
+    return EXIT.usage;
+  }
+  const file = configPath(opts.config, io.env);
+  let config: WardenConfig;
+  try {
+    config = (await loadConfig(file, { env: io.env, onInvalid: 'throw' })).config;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr(`${err.message}\n`);
+    return EXIT.usage;
+  }
+  const logger = opts.logger ?? createLogger();
+  let demo: Demo | null = null;
+  if (opts.demo) {
+    demo = await startDemo({ logger });
+    config = { ...config, ...demo.config };
+  }
+  config = { ...config, server: { host: opts.host ?? config.server.host, port: port ?? config.server.port } };
+
+  const warden = await createWarden(config, {
+    logger,
+    // The demo never writes its stand-in services into the user's config file.
+    configFile: demo ? null : file,
+    dataDir: demo ? demo.dataDir : dataDir(io.env),
+  });
+  const token = await loadOrCreateToken(configDir(io.env), io.env);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ warden, host: config.server.host, port: config.server.port, token, logger, demo: demo ?? undefined });
+  } catch (err) {
+    io.stderr(`cannot start the server: ${(err as Error).message}\n`);
+    await demo?.stop();
+    return EXIT.runtime;
+  }
+  warden.start();
+  io.stdout(`Warden dashboard: ${server.dashboardUrl}\n`);
+  if (demo) io.stdout(`Demo mode: stand-in services ${config.services.map((s) => s.name).join(', ')}; use "Simulate crash" on the dashboard.\n`);
+
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  logger.info('stopping');
+  await server.close();
+  await warden.stop();
+  await demo?.stop();
+  return EXIT.ok;
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { processIo } from './io.js';
+import { main } from './main.js';
+
+// SIGINT/SIGTERM stop `serve` cleanly: the monitor, the server and any restart in flight
+// (its whole process group) are stopped before exit 0.
+const controller = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
+
+main(process.argv.slice(2), processIo, controller.signal).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`warden: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { ServiceConfigInput, WardenConfig } from '../../src-shared/config-schema.js';
+import { killFromPidfile, launchDetached } from './launch-detached.js';
+import { nodeScriptArgv } from './node-script.js';
+
+/** The running demo: its config (merged over the user's), a crash button, and cleanup. */
+export interface Demo {
+  config: Pick<WardenConfig, 'services' | 'healthCheckInterval' | 'serviceHealthTimeout' | 'serviceBackoffBase' | 'restartTimeout' | 'startupTimeout' | 'resetAfter' | 'failedRetryInterval' | 'serviceManagerType' | 'workingDir'>;
+  dataDir: string;
+  /** Kill a stand-in as a crash would (SIGKILL); false for an unknown name. */
+  crash(name: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** A free loopback port (bound, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Quote one argument for /bin/sh (our own paths and numbers; never user input). */
+export function shQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function which(cmd: string, env = process.env): string | null {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir, cmd);
+    if (dir && fs.existsSync(p)) return p;
+  }
+  return null;
+}
+
+interface Plan {
+  name: string;
+  port: number;
+  healthUrl: string;
+  argv: string[];
+  startupTimeout?: number;
+}
+
+/**
+ * `warden serve --demo`: stand-ins that behave like the real services — a detector that loads
+ * before binding, an LLM that answers 503 "Loading model" for a few seconds, and Redis (the real
+ * redis-server when installed, else a TCP stand-in) — each with a working restart command.
+ */
+export async function startDemo(opts: { logger: Logger; redisServer?: string | null }): Promise<Demo> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'warden-demo-'));
+  const standIn = nodeScriptArgv('./stand-in-cli.js');
+  const launcher = nodeScriptArgv('./launch-detached.js');
+  const redisBin = opts.redisServer === undefined ? which('redis-server') : opts.redisServer;
+
+  const [redisPort, detectorPort, llmPort] = [await freePort(), await freePort(), await freePort()];
+  const plans: Plan[] = [
+    redisBin
+      ? {
+          name: 'redis',
+          port: redisPort,
+          healthUrl: `redis://127.0.0.1:${redisPort}`,
+          argv: [redisBin, '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        }
+      : { name: 'redis', port: redisPort, healthUrl: `tcp://127.0.0.1:${redisPort}`, argv: [...standIn, '--port', String(redisPort), '--kind', 'plain'] },
+    { name: 'rtdetr', port: detectorPort, healthUrl: `http://127.0.0.1:${detectorPort}/health`, argv: [...standIn, '--port', String(detectorPort), '--kind', 'detector', '--load-seconds', '2'] },
+    { name: 'nemotron', port: llmPort, healthUrl: `http://127.0.0.1:${llmPort}/health`, argv: [...standIn, '--port', String(llmPort), '--kind', 'llm', '--load-seconds', '4'], startupTimeout: 30 },
+  ];
+  const files = (p: Plan) => ({ pidfile: path.join(dir, `${p.name}.pid`), log: path.join(dir, `${p.name}.log`) });
+
+  const services: ServiceConfigInput[] = plans.map((p) => {
+    const { pidfile, log } = files(p);
+    const restartCmd = [...launcher, '--port', String(p.port), '--pidfile', pidfile, '--log', log, '--', ...p.argv].map(shQuote).join(' ');
+    return { name: p.name, healthUrl: p.healthUrl, restartCmd, ...(p.startupTimeout ? { startupTimeout: p.startupTimeout } : {}) };
+  });
+
+  await Promise.all(plans.map((p) => launchDetached({ argv: p.argv, port: p.port, ...files(p) })));
+  opts.logger.info({ dir, services: plans.map((p) => `${p.name}@${p.port}`) }, 'demo stand-ins started');
+
+  return {
+    dataDir: path.join(dir, 'state'),
+    config: {
+      serviceManagerType: 'shell',
+      workingDir: dir,
+      healthCheckInterval: 2,
+      serviceHealthTimeout: 1,
+      serviceBackoffBase: 1,
+      restartTimeout: 20,
+      startupTimeout: 15,
+      resetAfter: 20,
+      failedRetryInterval: 60,
+      services: services as WardenConfig['services'],
+    },
+    async crash(name) {
+      const plan = plans.find((p) => p.name === name);
+      return plan ? killFromPidfile(files(plan).pidfile) : false;
+    },
+    async stop() {
+      for (const p of plans) killFromPidfile(files(p).pidfile);
+      await fsp.rm(dir, { recursive: true, force: true });
+    },
+  };
+}

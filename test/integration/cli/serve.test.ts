@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ServiceState } from '../../../src-shared/protocol.js';
+import { main } from '../../../src-main/cli/main.js';
+import { silentLogger } from '../../../src-main/core/log/logger.js';
+import { captureIo } from '../../helpers/capture-io.js';
+import { groupPids, isAlive, killGroup, waitUntil } from '../../helpers/process-tree.js';
+
+let dir: string;
+let env: Record<string, string>;
+const stops: (() => Promise<unknown>)[] = [];
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'warden-serve-'));
+  env = { XDG_CONFIG_HOME: path.join(dir, 'cfg'), XDG_STATE_HOME: path.join(dir, 'state'), HOME: dir, PATH: process.env.PATH ?? '' };
+});
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function writeConfig(services: object[], extra: object = {}): Promise<string> {
+  const file = path.join(dir, 'config.json');
+  await fs.writeFile(file, JSON.stringify({ healthCheckInterval: 0.2, serviceBackoffBase: 0.1, services, ...extra }));
+  return file;
+}
+
+/** Run `warden serve` in-process until the test ends; resolves with its dashboard URL. */
+async function serveInProcess(args: string[]) {
+  const io = captureIo(env);
+  const stop = new AbortController();
+  const exited = main(['serve', '--port', '0', ...args], io, stop.signal, { logger: silentLogger() });
+  stops.push(async () => {
+    stop.abort();
+    expect(await exited).toBe(0);
+  });
+  const line = await waitUntil(() => /Warden dashboard: (\S+)/.exec(io.out()) ?? (io.err() ? Promise.reject(new Error(io.err())) : null), { timeoutMs: 30_000 });
+  const dashboard = new URL(line[1]!);
+  return { io, dashboard, base: dashboard.origin, token: dashboard.hash.replace('#token=', '') };
+}
+
+async function status(base: string, token: string): Promise<ServiceState[]> {
+  const res = await request(`${base}/api/status`, { headers: { authorization: `Bearer ${token}` } });
+  return ((await res.body.json()) as { services: ServiceState[] }).services;
+}
+
+describe('warden serve', () => {
+  it('prints the dashboard address with the token in the fragment, serves the API, and the client commands talk to it', async () => {
+    const file = await writeConfig([{ name: 'probe-only', healthUrl: 'tcp://127.0.0.1:1', restartCmd: null }]);
+    const { base, token, dashboard } = await serveInProcess(['--config', file]);
+    expect(dashboard.pathname).toBe('/');
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect(await fs.readFile(path.join(env.XDG_CONFIG_HOME!, 'warden', 'token'), 'utf8')).toContain(token);
+    await waitUntil(async () => (await status(base, token))[0]?.status === 'unhealthy');
+
+    const table = captureIo(env);
+    expect(await main(['status', '--url', base], table, new AbortController().signal)).toBe(0);
+    expect(table.out()).toMatch(/^SERVICE\s+STATUS/);
+    expect(table.out()).toMatch(/probe-only\s+unhealthy\s+0\/3/);
+
+    const json = captureIo(env);
+    expect(await main(['status', '--json', '--config', file, '--url', base], json, new AbortController().signal)).toBe(0);
+    expect(JSON.parse(json.out()).services[0].service).toBe('probe-only');
+
+    const paused = captureIo(env);
+    expect(await main(['pause', 'probe-only', '--url', base], paused, new AbortController().signal)).toBe(0);
+    expect(paused.out()).toBe('probe-only: pause accepted (paused)\n');
+    expect((await status(base, token))[0]?.status).toBe('paused');
+
+    const refused = captureIo(env);
+    expect(await main(['restart', 'probe-only', '--url', base], refused, new AbortController().signal)).toBe(1);
+    expect(refused.err()).toContain('refused: HTTP 409');
+    const unknown = captureIo(env);
+    expect(await main(['reset', 'ghost', '--url', base], unknown, new AbortController().signal)).toBe(2);
+    expect(unknown.err()).toBe('ghost: no such service\n');
+  });
+
+  it('exits 2 on a bad config or a bad port, and 1 when the port is taken', async () => {
+    const bad = path.join(dir, 'bad.json');
+    await fs.writeFile(bad, '{"services":[{"name":"x","healthUrl":"gopher://x","restartCmd":null}]}');
+    const io = captureIo(env);
+    expect(await main(['serve', '--config', bad], io, new AbortController().signal, { logger: silentLogger() })).toBe(2);
+    expect(io.err()).toBe('bad.json: services[0].healthUrl: must be http(s)://, redis://, tcp://host:port or docker://container\n');
+
+    const port = captureIo(env);
+    expect(await main(['serve', '--port', 'eighty'], port, new AbortController().signal)).toBe(2);
+    expect(port.err()).toContain('--port: must be a whole number');
+
+    const file = await writeConfig([]);
+    const first = await serveInProcess(['--config', file]);
+    const taken = captureIo(env);
+    expect(await main(['serve', '--config', file, '--port', new URL(first.base).port], taken, new AbortController().signal, { logger: silentLogger() })).toBe(1);
+    expect(taken.err()).toContain('is in use');
+  });
+
+  it('client commands exit 3 when no server answers and 2 without a token', async () => {
+    const none = captureIo({ ...env, WARDEN_TOKEN: 'x' });
+    expect(await main(['status', '--url', 'http://127.0.0.1:1'], none, new AbortController().signal)).toBe(3);
+    expect(none.err()).toContain('not reachable');
+    expect(await main(['restart', 'a', '--url', 'http://127.0.0.1:1'], captureIo({ ...env, WARDEN_TOKEN: 'x' }), new AbortController().signal)).toBe(3);
+    const noToken = captureIo(env);
+    expect(await main(['status'], noToken, new AbortController().signal)).toBe(2);
+    expect(noToken.err()).toContain('no token');
+    const badCfg = path.join(dir, 'bad.json');
+    await fs.writeFile(badCfg, '{"healthCheckInterval":0}');
+    const cfgErr = captureIo({ ...env, WARDEN_TOKEN: 'x' });
+    expect(await main(['status', '--config', badCfg], cfgErr, new AbortController().signal)).toBe(2);
+    expect(cfgErr.err()).toContain('healthCheckInterval');
+  });
+
+  it('--demo runs stand-ins that can be crashed from the API and come back by themselves', async () => {
+    const file = await writeConfig([]);
+    const { base, token, io } = await serveInProcess(['--config', file, '--demo']);
+    expect(io.out()).toContain('Demo mode: stand-in services redis, rtdetr, nemotron');
+    await waitUntil(async () => (await status(base, token)).every((s) => s.status === 'healthy'), { timeoutMs: 40_000 });
+    const res = await request(`${base}/api/demo/rtdetr/crash`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(res.statusCode).toBe(202);
+    await res.body.dump();
+    const back = await waitUntil(async () => (await status(base, token)).find((s) => s.service === 'rtdetr' && s.status === 'healthy' && s.restarts >= 1), { timeoutMs: 40_000 });
+    expect(back.message).toBe('Service restarted successfully');
+    // The user's config file never receives the demo's services.
+    expect(JSON.parse(await fs.readFile(file, 'utf8')).services).toEqual([]);
+  });
+});
+
+describe('the real bin', () => {
+  it('stops on SIGTERM with exit 0, leaving no process of an in-flight restart behind', async () => {
+    const marker = path.join(dir, 'restart.pid');
+    const file = await writeConfig([{ name: 'hang', healthUrl: 'tcp://127.0.0.1:1', restartCmd: `echo $$ > '${marker}'; sleep 1000 & sleep 1000; wait`, serviceBackoffBase: 0 }]);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/warden.ts', 'serve', '--config', file, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    stops.push(async () => killGroup(child.pid!));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const restartPid = await waitUntil(async () => Number(await fs.readFile(marker, 'utf8').catch(() => '')), { timeoutMs: 30_000 });
+    const group = await waitUntil(() => (groupPids(restartPid).length >= 3 ? groupPids(restartPid) : null));
+    expect(out).toContain('Warden dashboard: http://127.0.0.1:');
+    expect(out).toMatch(/"msg":"service_status"/); // one JSON log line per event
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    for (const pid of group) expect(isAlive(pid)).toBe(false);
+  });
+});
