@@ -115,7 +115,7 @@ async function docker(dir: string, health: 'docker' | 'http'): Promise<Sample[]>
       for (let i = 0; i < KILLS; i++) {
         await whenHealthy(warden, 'bench');
         const pid = (await container.inspect()).State.Pid;
-        samples.push(await measure(warden, () => process.kill(pid, 'SIGKILL')));
+        samples.push(await measure(warden, () => void process.kill(pid, 'SIGKILL')));
       }
     } finally {
       await warden.stop();

@@ -1,0 +1,54 @@
+import type { ServiceAction } from '../../src-shared/protocol.js';
+
+/** An API answer: the HTTP status and the parsed JSON body (null when there was none). */
+export interface ApiResult<T = unknown> {
+  status: number;
+  ok: boolean;
+  body: T | null;
+}
+
+/** The dashboard's REST client: same origin, bearer token on every call. */
+export class ApiClient {
+  constructor(
+    private readonly token: string,
+    private readonly fetchImpl: typeof fetch = (...args) => fetch(...args),
+  ) {}
+
+  /** One request; network errors reject, HTTP errors resolve with their status. */
+  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await this.fetchImpl(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    let parsed: T | null = null;
+    try {
+      parsed = (await res.json()) as T;
+    } catch {
+      parsed = null;
+    }
+    return { status: res.status, ok: res.ok, body: parsed };
+  }
+
+  status() {
+    return this.request<{ services: unknown[]; timestamp: string; demo?: boolean }>('GET', '/api/status');
+  }
+
+  uptime(service: string, hours = 24) {
+    return this.request<{ service: string; ratio: number | null; buckets: (number | null)[] }>('GET', `/api/services/${encodeURIComponent(service)}/uptime?hours=${hours}`);
+  }
+
+  act(service: string, action: ServiceAction) {
+    return this.request<{ ok: boolean; message?: string; error?: string }>('POST', `/api/services/${encodeURIComponent(service)}/${action}`);
+  }
+
+  crash(service: string) {
+    return this.request<{ ok?: boolean; message?: string; error?: string }>('POST', `/api/demo/${encodeURIComponent(service)}/crash`);
+  }
+
+  settings() {
+    return this.request<Record<string, unknown>>('GET', '/api/settings');
+  }
+
+  saveSettings(config: unknown) {
+    return this.request<{ ok?: boolean; config?: Record<string, unknown>; error?: string; issues?: { path: string; message: string }[] }>('PUT', '/api/settings', config);
+  }
+}

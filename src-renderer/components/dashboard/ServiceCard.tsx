@@ -1,0 +1,146 @@
+import { useState } from 'react';
+import type { ServiceAction, ServiceState } from '../../../src-shared/protocol.js';
+import { severityOf } from '../../../src-shared/status.js';
+import type { ApiClient } from '../../api/client.js';
+import { formatLatency, relativeTime, statusIcon, statusLabel } from '../../format.js';
+import { usePolling } from '../../hooks/usePolling.js';
+import { Sparkline } from './Sparkline.js';
+import { UptimeBar } from './UptimeBar.js';
+
+/** How often a card refreshes its 24 h uptime bar. */
+export const UPTIME_REFRESH_MS = 60_000;
+
+/** Props of one service's card. */
+export interface ServiceCardProps {
+  state: ServiceState;
+  api: ApiClient;
+  /** The current time (ms), for "since …". */
+  now: number;
+  /** `warden serve --demo`: show "Simulate crash". */
+  demo?: boolean;
+}
+
+type Feedback = { kind: 'ok' | 'error'; text: string } | null;
+
+const DONE: Record<ServiceAction, string> = {
+  restart: 'Restart requested',
+  pause: 'Paused',
+  resume: 'Resumed',
+  reset: 'Attempt counter reset',
+};
+
+/** One service on the dashboard (design a2v.10): status, timing, uptime, last failure, actions. */
+export function ServiceCard({ state: s, api, now, demo = false }: ServiceCardProps) {
+  const [uptime, setUptime] = useState<{ ratio: number | null; buckets: (number | null)[] } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [feedback, setFeedback] = useState<Feedback>(null);
+  const severity = severityOf(s.status);
+  const headingId = `svc-${s.service}`;
+
+  usePolling(
+    () => {
+      api.uptime(s.service).then(
+        (r) => {
+          if (r.ok && r.body) setUptime({ ratio: r.body.ratio ?? null, buckets: Array.isArray(r.body.buckets) ? r.body.buckets : [] });
+        },
+        () => undefined, // Offline: keep the last bar; the connection strip says what is wrong.
+      );
+    },
+    UPTIME_REFRESH_MS,
+    s.service,
+  );
+
+  const run = async (label: string, call: () => Promise<{ status: number; body: { message?: string; error?: string } | null }>, done: string) => {
+    setBusy(true);
+    setFeedback(null);
+    try {
+      const r = await call();
+      if (r.status >= 200 && r.status < 300) setFeedback({ kind: 'ok', text: done });
+      else setFeedback({ kind: 'error', text: r.body?.message ?? r.body?.error ?? `${label} failed (HTTP ${r.status})` });
+    } catch {
+      setFeedback({ kind: 'error', text: `${label} failed: Warden is not reachable` });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const act = (action: ServiceAction, label: string) => () => void run(label, () => api.act(s.service, action), DONE[action]);
+  const paused = s.status === 'paused';
+  const latencies = s.recentLatencies;
+  const checks = latencies.length === 1 ? 'last check' : `last ${latencies.length} checks`;
+
+  return (
+    <article className={`card card--${severity}`} aria-labelledby={headingId} data-service={s.service} data-status={s.status}>
+      <header className="card__head">
+        <h2 id={headingId} className="card__name">
+          {s.service}
+        </h2>
+        <span className={`badge badge--${severity}`} data-testid="status">
+          <span aria-hidden="true">{statusIcon(s.status)}</span> {statusLabel(s.status)}
+        </span>
+      </header>
+      <p className="card__message">{s.message || '\u00a0'}</p>
+      <dl className="card__facts">
+        <div>
+          <dt>Since</dt>
+          <dd title={s.since}>{relativeTime(s.since, now) || '—'}</dd>
+        </div>
+        <div>
+          <dt>Latency</dt>
+          <dd>{formatLatency(s.latencyMs)}</dd>
+        </div>
+        <div>
+          <dt>Restarts</dt>
+          <dd data-testid="restarts">{s.restarts}</dd>
+        </div>
+        <div>
+          <dt>Attempt</dt>
+          <dd>{s.attempt > 0 ? `${s.attempt}/${s.maxAttempts}` : '—'}</dd>
+        </div>
+      </dl>
+      <div className="card__charts">
+        <div className="card__chart">
+          <span className="card__label">Latency, {checks}</span>
+          <Sparkline values={latencies} label={`Latency of the ${checks}, latest ${formatLatency(latencies.at(-1) ?? null)}`} />
+        </div>
+        <div className="card__chart">
+          <span className="card__label">Uptime, 24 h</span>
+          <UptimeBar buckets={uptime?.buckets ?? null} ratio={uptime?.ratio ?? null} />
+        </div>
+      </div>
+      {s.lastFailure && (
+        <details className="card__failure">
+          <summary>
+            Last failure {relativeTime(s.lastFailure.at, now)}: {s.lastFailure.reason}
+          </summary>
+          <pre>{s.lastFailure.output || '(no output)'}</pre>
+        </details>
+      )}
+      {s.monitorOnly && <p className="card__note">Monitor only: Warden never restarts this service.</p>}
+      <div className="card__actions">
+        <button type="button" className="button" onClick={act('restart', 'Restart')} disabled={busy || s.monitorOnly}>
+          Restart now
+        </button>
+        {paused ? (
+          <button type="button" className="button" onClick={act('resume', 'Resume')} disabled={busy}>
+            Resume
+          </button>
+        ) : (
+          <button type="button" className="button" onClick={act('pause', 'Pause')} disabled={busy}>
+            Pause
+          </button>
+        )}
+        <button type="button" className="button" onClick={act('reset', 'Reset')} disabled={busy}>
+          Reset
+        </button>
+        {demo && (
+          <button type="button" className="button button--danger" onClick={() => void run('Simulate crash', () => api.crash(s.service), 'Crash simulated')} disabled={busy}>
+            Simulate crash
+          </button>
+        )}
+      </div>
+      <p className={`card__feedback${feedback?.kind === 'error' ? ' card__feedback--error' : ''}`} role="status">
+        {feedback?.text}
+      </p>
+    </article>
+  );
+}

@@ -1,0 +1,68 @@
+import type { ServiceStatusValue } from '../src-shared/status.js';
+
+const LABELS: Record<ServiceStatusValue, string> = {
+  unknown: 'Unknown',
+  healthy: 'Healthy',
+  starting: 'Starting',
+  unhealthy: 'Unhealthy',
+  restarting: 'Restarting',
+  restart_failed: 'Restart failed',
+  failed: 'Failed',
+  paused: 'Paused',
+};
+
+// A shape as well as a colour, so status never depends on colour alone.
+const ICONS: Record<ServiceStatusValue, string> = {
+  unknown: '?',
+  healthy: '✓',
+  starting: '…',
+  unhealthy: '!',
+  restarting: '↻',
+  restart_failed: '✖',
+  failed: '✖',
+  paused: '⏸',
+};
+
+/** The words a person reads for a status. */
+export function statusLabel(status: ServiceStatusValue): string {
+  return LABELS[status];
+}
+
+/** A one-character symbol for a status. */
+export function statusIcon(status: ServiceStatusValue): string {
+  return ICONS[status];
+}
+
+/** "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago"; "" for a missing or bad time. */
+export function relativeTime(iso: string | null, now: number): string {
+  const at = iso === null ? NaN : Date.parse(iso);
+  if (Number.isNaN(at)) return '';
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+/** Whole seconds until `iso` (never negative); null for no time. */
+export function secondsUntil(iso: string | null, now: number): number | null {
+  const at = iso === null ? NaN : Date.parse(iso);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** "next retry in 7 s" (or "retrying now" once due); "" when there is no retry scheduled. */
+export function retryCountdown(iso: string | null, now: number): string {
+  const s = secondsUntil(iso, now);
+  if (s === null) return '';
+  if (s === 0) return 'retrying now';
+  if (s < 120) return `next retry in ${s} s`;
+  return `next retry in ${Math.ceil(s / 60)} min`;
+}
+
+/** "12 ms", "1.2 s"; "—" for no measurement. */
+export function formatLatency(ms: number | null): string {
+  if (ms === null) return '—';
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,144 @@
+import type { ServiceState } from '../../src-shared/protocol.js';
+import { severityOf, toStatus, type ServiceStatusValue } from '../../src-shared/status.js';
+
+/** Every service's latest state, by name, in the server's (config) order. */
+export interface ServicesState {
+  services: Record<string, ServiceState>;
+  /** Bumped on every applied status event: lets views refetch details the WebSocket does not carry. */
+  revision: number;
+}
+
+/** What changes the dashboard's picture of the services. */
+export type ServicesAction =
+  | { type: 'snapshot'; services: unknown[] }
+  | { type: 'event'; event: unknown }
+  | { type: 'poll'; services: unknown[] };
+
+/** The state before anything arrived. */
+export const initialServicesState: ServicesState = { services: {}, revision: 0 };
+
+type Loose = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
+const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const num = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function lastFailureOf(v: unknown): ServiceState['lastFailure'] {
+  if (!isObject(v) || typeof v.reason !== 'string') return null;
+  return { reason: v.reason, output: str(v.output, ''), at: str(v.at, '') };
+}
+
+/**
+ * A ServiceState from untrusted JSON: an unknown status becomes 'unknown', missing fields get
+ * neutral values, so a newer or older server never crashes the page. Null without a service name.
+ */
+export function normaliseState(raw: unknown): ServiceState | null {
+  if (!isObject(raw) || typeof raw.service !== 'string' || raw.service === '') return null;
+  const timestamp = str(raw.timestamp, new Date(0).toISOString());
+  return {
+    service: raw.service,
+    status: toStatus(raw.status),
+    message: str(raw.message, ''),
+    timestamp,
+    attempt: num(raw.attempt, 0),
+    maxAttempts: num(raw.maxAttempts, 0),
+    nextRetryAt: strOrNull(raw.nextRetryAt),
+    lastCheckAt: strOrNull(raw.lastCheckAt),
+    latencyMs: numOrNull(raw.latencyMs),
+    restarts: num(raw.restarts, 0),
+    since: str(raw.since, timestamp),
+    lastFailure: lastFailureOf(raw.lastFailure),
+    monitorOnly: raw.monitorOnly === true,
+    recentLatencies: Array.isArray(raw.recentLatencies) ? raw.recentLatencies.filter((n): n is number => typeof n === 'number' && Number.isFinite(n)) : [],
+  };
+}
+
+function byName(list: unknown[]): Record<string, ServiceState> {
+  const out: Record<string, ServiceState> = {};
+  for (const raw of list) {
+    const s = normaliseState(raw);
+    if (s) out[s.service] = s;
+  }
+  return out;
+}
+
+/** Merge one service_status event into the service it names (an unknown service is added). */
+export function applyEvent(current: ServiceState | undefined, raw: unknown): ServiceState | null {
+  if (!isObject(raw) || typeof raw.service !== 'string' || raw.service === '') return null;
+  const base = current ?? normaliseState({ ...raw, status: 'unknown', lastFailure: null });
+  /* c8 ignore next -- normaliseState only refuses what the guard above already refused */
+  if (!base) return null;
+  const status = toStatus(raw.status);
+  const timestamp = str(raw.timestamp, base.timestamp);
+  const changed = current === undefined || status !== current.status;
+  return {
+    ...base,
+    status,
+    message: str(raw.message, base.message),
+    timestamp,
+    attempt: num(raw.attempt, base.attempt),
+    maxAttempts: num(raw.maxAttempts, base.maxAttempts),
+    nextRetryAt: 'nextRetryAt' in raw ? strOrNull(raw.nextRetryAt) : base.nextRetryAt,
+    latencyMs: 'latencyMs' in raw ? numOrNull(raw.latencyMs) : base.latencyMs,
+    since: changed ? timestamp : base.since,
+    lastFailure: typeof raw.reason === 'string' ? { reason: raw.reason, output: str(raw.output, ''), at: timestamp } : base.lastFailure,
+  };
+}
+
+/**
+ * Fold a polled /api/status answer in. Probe details (latencies, last check, restarts, last
+ * failure) always come from the poll; the status itself only when the poll is not older than
+ * what the WebSocket already told us, so a slow poll never undoes a newer event.
+ */
+function mergePolled(current: ServiceState | undefined, polled: ServiceState): ServiceState {
+  if (!current || Date.parse(polled.timestamp) >= Date.parse(current.timestamp)) return polled;
+  return {
+    ...current,
+    lastCheckAt: polled.lastCheckAt,
+    latencyMs: polled.latencyMs,
+    recentLatencies: polled.recentLatencies,
+    restarts: polled.restarts,
+    lastFailure: polled.lastFailure,
+    monitorOnly: polled.monitorOnly,
+  };
+}
+
+/** The dashboard's state machine: snapshot replaces, events merge, polls refresh details. */
+export function servicesReducer(state: ServicesState, action: ServicesAction): ServicesState {
+  switch (action.type) {
+    case 'snapshot':
+      return { services: byName(action.services), revision: state.revision };
+    case 'event': {
+      const name = isObject(action.event) ? action.event.service : undefined;
+      const next = applyEvent(typeof name === 'string' ? state.services[name] : undefined, action.event);
+      if (!next) return state;
+      return { services: { ...state.services, [next.service]: next }, revision: state.revision + 1 };
+    }
+    case 'poll': {
+      // The poll lists every configured service: one missing from it was removed in settings.
+      const polled = byName(action.services);
+      const services: Record<string, ServiceState> = {};
+      for (const [name, s] of Object.entries(polled)) services[name] = mergePolled(state.services[name], s);
+      return { services, revision: state.revision };
+    }
+  }
+}
+
+/** Statuses the banner reports: starting/restarting (yellow) and the failures (red). */
+export function isProblem(status: ServiceStatusValue): boolean {
+  const sev = severityOf(status);
+  return sev === 'warning' || sev === 'error';
+}
+
+/** True while any service is in a problem status (the design's hasUnhealthy). */
+export function hasProblem(services: Record<string, ServiceState>): boolean {
+  return Object.values(services).some((s) => isProblem(s.status));
+}
+
+/** The event's type field, when the message is one the dashboard understands. */
+export function messageType(msg: unknown): 'snapshot' | 'service_status' | 'heartbeat' | null {
+  if (!isObject(msg)) return null;
+  return msg.type === 'snapshot' || msg.type === 'service_status' || msg.type === 'heartbeat' ? msg.type : null;
+}

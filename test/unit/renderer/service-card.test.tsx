@@ -1,0 +1,151 @@
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ApiClient } from '../../../src-renderer/api/client.js';
+import { ServiceCard, UPTIME_REFRESH_MS } from '../../../src-renderer/components/dashboard/ServiceCard.js';
+import type { ServiceState } from '../../../src-shared/protocol.js';
+import { fakeFetch } from './fake-fetch.js';
+import { state } from './fixtures.js';
+
+const NOW = Date.parse('2025-12-26T02:05:00.000Z');
+const UPTIME = { status: 200, body: { service: 'rtdetr', ratio: 0.5, buckets: [...Array(22).fill(null), 1, 0] } };
+
+function card(s: ServiceState, routes: Parameters<typeof fakeFetch>[0] = {}, demo = false) {
+  const f = fakeFetch({ 'GET /api/services/rtdetr/uptime': UPTIME, ...routes });
+  const view = render(<ServiceCard state={s} api={new ApiClient('tok', f.fetch)} now={NOW} demo={demo} />);
+  return { ...view, ...f };
+}
+
+afterEach(() => {
+  cleanup();
+  vi.useRealTimers();
+});
+
+describe('ServiceCard', () => {
+  it('shows status as words and symbol, the message, since, latency, restarts and the sparkline', async () => {
+    card(state('rtdetr', { status: 'restart_failed', message: 'Restart failed: exit code 1', since: '2025-12-26T02:00:00.000Z', latencyMs: 12, restarts: 2, attempt: 2, recentLatencies: [10, 12, 11] }));
+    const el = screen.getByRole('article', { name: 'rtdetr' });
+    expect(el.dataset.status).toBe('restart_failed');
+    expect(within(el).getByTestId('status').textContent).toContain('Restart failed');
+    expect(el.textContent).toContain('Restart failed: exit code 1');
+    expect(el.textContent).toContain('5 min ago');
+    expect(el.textContent).toContain('12 ms');
+    expect(within(el).getByTestId('restarts').textContent).toBe('2');
+    expect(el.textContent).toContain('2/3');
+    expect(within(el).getByRole('img', { name: /Latency of the last 3 checks, latest 11 ms/ })).toBeTruthy();
+    await waitFor(() => expect(within(el).getByRole('img', { name: 'Uptime over the last 24 hours: 50 %' })).toBeTruthy());
+    expect(el.querySelectorAll('.uptime__seg')).toHaveLength(24);
+    expect(el.querySelectorAll('.uptime__seg--good')).toHaveLength(1);
+    expect(el.querySelectorAll('.uptime__seg--bad')).toHaveLength(1);
+  });
+
+  it('an empty message or an unreadable time still leave a tidy card', () => {
+    card(state('rtdetr', { message: '', since: 'not a time' }));
+    expect(document.querySelector('.card__message')!.textContent).toBe('\u00a0');
+    expect(screen.getByTitle('not a time').textContent).toBe('—');
+  });
+
+  it('a single latency reads "last check" and still draws its point', () => {
+    card(state('rtdetr', { recentLatencies: [7] }));
+    expect(screen.getByText('Latency, last check')).toBeTruthy();
+    const svg = screen.getByRole('img', { name: 'Latency of the last check, latest 7 ms' });
+    expect(svg.querySelector('circle')?.getAttribute('cx')).toBe('60.0');
+  });
+
+  it('shows the last failure reason with its output tail in a collapsible block', () => {
+    card(state('rtdetr', { lastFailure: { reason: 'exit code 1', output: 'model file missing\n', at: '2025-12-26T02:04:00.000Z' } }));
+    const details = document.querySelector('details')!;
+    expect(details.querySelector('summary')!.textContent).toBe('Last failure 1 min ago: exit code 1');
+    expect(details.querySelector('pre')!.textContent).toBe('model file missing\n');
+    cleanup();
+    card(state('rtdetr', { lastFailure: { reason: 'timed out', output: '', at: '' } }));
+    expect(document.querySelector('pre')!.textContent).toBe('(no output)');
+  });
+
+  it('"Restart now" posts the action with the bearer token and confirms', async () => {
+    const { calls } = card(state('rtdetr'), { 'POST /api/services/rtdetr/restart': { status: 202, body: { ok: true, message: 'restart requested' } } });
+    fireEvent.click(screen.getByRole('button', { name: 'Restart now' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('Restart requested'));
+    const post = calls.find((c) => c.method === 'POST')!;
+    expect(post.path).toBe('/api/services/rtdetr/restart');
+    expect(post.headers.Authorization).toBe('Bearer tok');
+  });
+
+  it('a 409 answer shows its message inline', async () => {
+    card(state('rtdetr'), { 'POST /api/services/rtdetr/restart': { status: 409, body: { ok: false, error: 'busy', message: 'a restart of rtdetr is already in progress' } } });
+    fireEvent.click(screen.getByRole('button', { name: 'Restart now' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('a restart of rtdetr is already in progress'));
+    expect(screen.getByRole('status').className).toContain('card__feedback--error');
+  });
+
+  it('an error answer without a message, and an unreachable server, still say what failed', async () => {
+    card(state('rtdetr'), { 'POST /api/services/rtdetr/reset': { status: 500 }, 'POST /api/services/rtdetr/pause': new TypeError('offline') });
+    fireEvent.click(screen.getByRole('button', { name: 'Reset' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('Reset failed (HTTP 500)'));
+    fireEvent.click(screen.getByRole('button', { name: 'Pause' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('Pause failed: Warden is not reachable'));
+  });
+
+  it('an error answer with only an error code shows the code', async () => {
+    card(state('rtdetr'), { 'POST /api/services/rtdetr/reset': { status: 404, body: { error: 'unknown service "rtdetr"' } } });
+    fireEvent.click(screen.getByRole('button', { name: 'Reset' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('unknown service "rtdetr"'));
+  });
+
+  it('shows Pause for a running service and Resume for a paused one', async () => {
+    const running = card(state('rtdetr'), { 'POST /api/services/rtdetr/pause': { status: 202, body: { ok: true } } });
+    expect(screen.queryByRole('button', { name: 'Resume' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Pause' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('Paused'));
+    running.unmount();
+    const paused = card(state('rtdetr', { status: 'paused' }), { 'POST /api/services/rtdetr/resume': { status: 202, body: { ok: true } } });
+    expect(screen.queryByRole('button', { name: 'Pause' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Resume' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('Resumed'));
+    expect(paused.calls.map((c) => `${c.method} ${c.path}`)).toContain('POST /api/services/rtdetr/resume');
+  });
+
+  it('a monitor-only service cannot be restarted, and says so', () => {
+    card(state('rtdetr', { monitorOnly: true }));
+    expect((screen.getByRole('button', { name: 'Restart now' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByText(/Monitor only/)).toBeTruthy();
+  });
+
+  it('buttons are disabled while an action is in flight', async () => {
+    let answer!: (v: { status: number; body: unknown }) => void;
+    card(state('rtdetr'), { 'POST /api/services/rtdetr/reset': () => new Promise((r) => (answer = r)) });
+    fireEvent.click(screen.getByRole('button', { name: 'Reset' }));
+    expect((screen.getByRole('button', { name: 'Pause' }) as HTMLButtonElement).disabled).toBe(true);
+    await act(async () => answer({ status: 202, body: { ok: true } }));
+    expect((screen.getByRole('button', { name: 'Pause' }) as HTMLButtonElement).disabled).toBe(false);
+    expect(screen.getByRole('status').textContent).toBe('Attempt counter reset');
+  });
+
+  it('"Simulate crash" appears only in demo mode and calls the demo API', async () => {
+    card(state('rtdetr'));
+    expect(screen.queryByRole('button', { name: 'Simulate crash' })).toBeNull();
+    cleanup();
+    const { calls } = card(state('rtdetr'), { 'POST /api/demo/rtdetr/crash': { status: 202, body: { ok: true } } }, true);
+    fireEvent.click(screen.getByRole('button', { name: 'Simulate crash' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('Crash simulated'));
+    expect(calls.some((c) => c.path === '/api/demo/rtdetr/crash')).toBe(true);
+  });
+
+  it('refreshes the uptime bar every minute and keeps the last one when offline', async () => {
+    vi.useFakeTimers();
+    let n = 0;
+    const { calls } = card(state('rtdetr', { recentLatencies: [] }), {
+      'GET /api/services/rtdetr/uptime': () =>
+        ++n === 1 ? UPTIME : n === 2 ? new TypeError('offline') : n === 3 ? { status: 503, body: { error: 'x' } } : { status: 200, body: { buckets: 'bad' } },
+    });
+    await act(async () => vi.advanceTimersByTimeAsync(0));
+    expect(screen.getByText('50 %')).toBeTruthy();
+    await act(async () => vi.advanceTimersByTimeAsync(UPTIME_REFRESH_MS));
+    expect(screen.getByText('50 %')).toBeTruthy();
+    await act(async () => vi.advanceTimersByTimeAsync(UPTIME_REFRESH_MS));
+    expect(screen.getByText('50 %')).toBeTruthy(); // an error answer keeps the last bar too
+    await act(async () => vi.advanceTimersByTimeAsync(UPTIME_REFRESH_MS));
+    expect(calls.filter((c) => c.path.startsWith('/api/services/rtdetr/uptime?hours=24'))).toHaveLength(4);
+    expect(document.querySelectorAll('.uptime__seg')).toHaveLength(0);
+    expect(screen.getByText('no data yet')).toBeTruthy();
+  });
+});

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { applyEvent, hasProblem, initialServicesState, isProblem, messageType, normaliseState, servicesReducer } from '../../../src-renderer/state/service-reducer.js';
+import { STATUSES } from '../../../src-shared/status.js';
+import { byName, event, state } from './fixtures.js';
+
+describe('service reducer', () => {
+  it('a snapshot replaces every service, keeping the server order', () => {
+    const before = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('old')] });
+    const after = servicesReducer(before, { type: 'snapshot', services: [state('b'), state('a')] });
+    expect(Object.keys(after.services)).toEqual(['b', 'a']);
+  });
+
+  it('a snapshot entry without a service name is skipped', () => {
+    const s = servicesReducer(initialServicesState, { type: 'snapshot', services: [null, { status: 'healthy' }, state('a')] });
+    expect(Object.keys(s.services)).toEqual(['a']);
+  });
+
+  it('an event merges its fields into the named service and starts a new "since" on a status change', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('rtdetr', { restarts: 2, recentLatencies: [1, 2] })] });
+    const s1 = servicesReducer(s0, {
+      type: 'event',
+      event: event('rtdetr', { status: 'restarting', message: 'Attempting restart (attempt 2/3)', attempt: 2, nextRetryAt: null }),
+    });
+    expect(s1.services.rtdetr).toMatchObject({ status: 'restarting', message: 'Attempting restart (attempt 2/3)', attempt: 2, restarts: 2, since: '2025-12-26T02:30:00.000Z', recentLatencies: [1, 2] });
+    expect(s1.revision).toBe(s0.revision + 1);
+  });
+
+  it('an event with the same status keeps "since"', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a', { status: 'failed', since: '2025-12-26T01:00:00.000Z' })] });
+    const s1 = servicesReducer(s0, { type: 'event', event: event('a', { status: 'failed', message: 'still failed' }) });
+    expect(s1.services.a?.since).toBe('2025-12-26T01:00:00.000Z');
+  });
+
+  it('an event carrying a restart failure becomes the last failure, with its output', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a')] });
+    const s1 = servicesReducer(s0, { type: 'event', event: event('a', { status: 'restart_failed', reason: 'exit code 1', output: 'boom' }) });
+    expect(s1.services.a?.lastFailure).toEqual({ reason: 'exit code 1', output: 'boom', at: '2025-12-26T02:30:00.000Z' });
+    const s2 = servicesReducer(s1, { type: 'event', event: { ...event('a', { status: 'restart_failed' }), reason: 'timed out', output: undefined } });
+    expect(s2.services.a?.lastFailure).toEqual({ reason: 'timed out', output: '', at: '2025-12-26T02:30:00.000Z' });
+  });
+
+  it('an event for an unknown service adds it', () => {
+    const s = servicesReducer(initialServicesState, { type: 'event', event: event('newcomer', { status: 'starting' }) });
+    expect(s.services.newcomer).toMatchObject({ service: 'newcomer', status: 'starting', restarts: 0, since: '2025-12-26T02:30:00.000Z', lastFailure: null });
+  });
+
+  it('an unknown status is shown as unknown instead of breaking the page', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [{ ...state('a'), status: 'exploded' }] });
+    expect(s0.services.a?.status).toBe('unknown');
+    const s1 = servicesReducer(s0, { type: 'event', event: { ...event('a'), status: 'monitor_only' } });
+    expect(s1.services.a?.status).toBe('unknown');
+  });
+
+  it('a malformed event changes nothing', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a')] });
+    for (const bad of [null, 'text', [], { type: 'service_status' }, { service: '' }]) {
+      expect(servicesReducer(s0, { type: 'event', event: bad })).toBe(s0);
+    }
+  });
+
+  it('missing event fields keep the values the service had', () => {
+    const base = state('a', { nextRetryAt: '2025-12-26T03:00:00.000Z', latencyMs: 9 });
+    const merged = applyEvent(base, { service: 'a', status: 'unhealthy' });
+    expect(merged).toMatchObject({ message: base.message, timestamp: base.timestamp, attempt: 0, maxAttempts: 3, nextRetryAt: '2025-12-26T03:00:00.000Z', latencyMs: 9 });
+    expect(applyEvent(base, { service: 'a', status: 'unhealthy', nextRetryAt: null, latencyMs: 'slow' })).toMatchObject({ nextRetryAt: null, latencyMs: null });
+  });
+
+  it('a poll newer than the live state replaces it', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a')] });
+    const polled = state('a', { status: 'failed', timestamp: '2025-12-26T03:00:00.000Z', restarts: 3 });
+    expect(servicesReducer(s0, { type: 'poll', services: [polled] }).services.a).toEqual(polled);
+  });
+
+  it('a poll older than the last event refreshes probe details but never undoes the newer status', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a')] });
+    const s1 = servicesReducer(s0, { type: 'event', event: event('a', { status: 'restarting', timestamp: '2025-12-26T02:30:00.000Z' }) });
+    const stale = state('a', {
+      status: 'healthy',
+      timestamp: '2025-12-26T02:00:00.000Z',
+      lastCheckAt: '2025-12-26T02:31:00.000Z',
+      latencyMs: 12,
+      recentLatencies: [10, 12],
+      restarts: 1,
+      lastFailure: { reason: 'x', output: 'y', at: '2025-12-26T02:29:00.000Z' },
+      monitorOnly: true,
+    });
+    const s2 = servicesReducer(s1, { type: 'poll', services: [stale] });
+    expect(s2.services.a).toMatchObject({ status: 'restarting', lastCheckAt: '2025-12-26T02:31:00.000Z', latencyMs: 12, recentLatencies: [10, 12], restarts: 1, monitorOnly: true });
+    expect(s2.services.a?.lastFailure?.reason).toBe('x');
+  });
+
+  it('a poll drops services that are no longer configured and adds new ones', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a'), state('gone')] });
+    const s1 = servicesReducer(s0, { type: 'poll', services: [state('a'), state('added')] });
+    expect(Object.keys(s1.services)).toEqual(['a', 'added']);
+  });
+
+  it('normalises missing and wrongly typed fields to neutral values', () => {
+    expect(normaliseState({ service: 'x', latencyMs: Infinity, recentLatencies: [1, 'a', NaN, 2], lastFailure: { reason: 'r' } })).toEqual({
+      service: 'x',
+      status: 'unknown',
+      message: '',
+      timestamp: '1970-01-01T00:00:00.000Z',
+      attempt: 0,
+      maxAttempts: 0,
+      nextRetryAt: null,
+      lastCheckAt: null,
+      latencyMs: null,
+      restarts: 0,
+      since: '1970-01-01T00:00:00.000Z',
+      lastFailure: { reason: 'r', output: '', at: '' },
+      monitorOnly: false,
+      recentLatencies: [1, 2],
+    });
+    expect(normaliseState({ service: 'x', recentLatencies: 'no', lastFailure: { output: 'o' } })).toMatchObject({ recentLatencies: [], lastFailure: null });
+  });
+
+  it('counts starting, restarting and the failures as problems; healthy, unknown and paused are not', () => {
+    expect(STATUSES.filter(isProblem)).toEqual(['starting', 'unhealthy', 'restarting', 'restart_failed', 'failed']);
+    expect(hasProblem(byName(state('a'), state('b', { status: 'paused' }), state('c', { status: 'unknown' })))).toBe(false);
+    expect(hasProblem(byName(state('a'), state('b', { status: 'restarting' })))).toBe(true);
+  });
+
+  it('recognises the three server message types only', () => {
+    expect(messageType({ type: 'snapshot' })).toBe('snapshot');
+    expect(messageType({ type: 'service_status' })).toBe('service_status');
+    expect(messageType({ type: 'heartbeat' })).toBe('heartbeat');
+    expect(messageType({ type: 'other' })).toBeNull();
+    expect(messageType('heartbeat')).toBeNull();
+  });
+});
