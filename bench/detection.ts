@@ -15,7 +15,7 @@ import { configSchema } from '../src-shared/config-schema.js';
 import type { ServiceStatusEvent } from '../src-shared/protocol.js';
 import { silentLogger } from '../src-main/core/log/logger.js';
 import { createWarden, type Warden } from '../src-main/core/warden.js';
-import { freePort, shQuote } from '../src-main/demo/demo-services.js';
+import { freePort, shQuote } from '../src-main/demo/shell-words.js';
 import { killFromPidfile, launchDetached } from '../src-main/demo/launch-detached.js';
 import { nodeScriptArgv } from '../src-main/demo/node-script.js';
 import { buildBusyboxImage, createWebContainer, startDockerd } from '../test/helpers/dockerd.js';

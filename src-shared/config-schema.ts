@@ -1,17 +1,7 @@
 import { z } from 'zod';
+import { TIMING_KEYS, type TimingKey } from './timing-keys.js';
 
-/** Timing/retry keys that are global and may be overridden per service (CONTRACT §1). */
-export const TIMING_KEYS = [
-  'healthCheckInterval',
-  'serviceHealthTimeout',
-  'serviceMaxRetries',
-  'serviceBackoffBase',
-  'restartTimeout',
-  'startupTimeout',
-  'resetAfter',
-  'failedRetryInterval',
-] as const;
-export type TimingKey = (typeof TIMING_KEYS)[number];
+export { TIMING_KEYS, type TimingKey };
 
 const seconds = (min: 'positive' | 'nonnegative') =>
   min === 'positive'

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ServiceConfigInput, WardenConfig } from '../../src-shared/config-schema.js';
 import { killFromPidfile, launchDetached } from './launch-detached.js';
 import { nodeScriptArgv } from './node-script.js';
+import { freePort, shQuote } from './shell-words.js';
 
 /** The running demo: its config (merged over the user's), a crash button, and cleanup. */
 export interface Demo {
@@ -15,23 +15,6 @@ export interface Demo {
   /** Kill a stand-in as a crash would (SIGKILL); false for an unknown name. */
   crash(name: string): Promise<boolean>;
   stop(): Promise<void>;
-}
-
-/** A free loopback port (bound, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Quote one argument for /bin/sh (our own paths and numbers; never user input). */
-export function shQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 function which(cmd: string, env = process.env): string | null {

@@ -8,12 +8,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, copyFile, symlink, rm, readFile, chmod } from 'node:fs/promises';
 import { openSync, closeSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import Dockerode from 'dockerode';
+export { freePort } from '../../src-main/demo/shell-words.js';
 
 /** The locally built web image every docker test uses. */
 export const WEB_IMAGE = 'warden-test/busybox-web:1';
@@ -330,17 +330,6 @@ export async function execIn(container: Dockerode.Container, cmd: string[]): Pro
   }
 }
 
-/** A free loopback port (bind port 0, read it, release it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Poll fn until it returns a value other than undefined, or fail after the deadline. */
 export async function pollUntil<T>(fn: () => Promise<T | undefined>, what: string, deadlineMs = 20_000, everyMs = 50): Promise<T> {

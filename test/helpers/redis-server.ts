@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../src-main/demo/shell-words.js';
+
+export { freePort };
 
 const run = promisify(execFile);
 
@@ -31,14 +34,6 @@ export interface StartRedisOptions {
   waitFor?: 'pong' | 'listening';
 }
 
-/** A free loopback TCP port (bound on port 0, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Starts `redis-server --daemonize yes` on 127.0.0.1 and waits until it answers. */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {

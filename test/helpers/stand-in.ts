@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { nodeScriptArgv } from '../../src-main/demo/node-script.js';
 import { killGroup } from './process-tree.js';
+export { freePort, shQuote as shellQuote } from '../../src-main/demo/shell-words.js';
+import { shQuote as shellQuote } from '../../src-main/demo/shell-words.js';
 
 /** argv that runs the stand-in CLI from sources: [node, --import, tsx, …/stand-in-cli.ts]. */
 export const STAND_IN_ARGV: string[] = nodeScriptArgv('./stand-in-cli.js');
@@ -47,20 +48,7 @@ export async function spawnStandIn(args: string[] = []): Promise<SpawnedStandIn>
   return { pid, port, url, healthUrl: `${url}/health`, kill: (signal = 'SIGTERM') => killGroup(pid, signal), exited, stderr: () => stderr };
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (for services that need a fixed port up front). */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
-/** Single-quote a word for /bin/sh. */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Options of a restart command that (re)starts a stand-in on a fixed port. */
 export interface StandInCommandOptions {

@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { TIMING_KEYS, type TimingKey } from '../../timing-keys.js';
+import { TIMING_KEYS, type TimingKey } from '../../../src-shared/timing-keys.js';
 import type { ApiClient } from '../../api/client.js';
 import { Field } from './Field.js';
 import { fieldPaths, fromDraft, issuesByPath, newServiceDraft, toDraft, type Issue, type ServiceDraft, type SettingsDraft } from './settings-form.js';

@@ -1,4 +1,4 @@
-import { TIMING_KEYS, type TimingKey } from '../../timing-keys.js';
+import { TIMING_KEYS, type TimingKey } from '../../../src-shared/timing-keys.js';
 
 /** One service as the form edits it: every field a string (what the user typed) or a flag. */
 export interface ServiceDraft {
