@@ -1,0 +1,108 @@
+import path from 'node:path';
+import { Menu, Tray, nativeImage } from 'electron';
+import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../src-shared/protocol.js';
+import type { Severity } from '../../src-shared/status.js';
+import { systemClock, type Clock } from '../core/monitor/clock.js';
+import { trayMenuTemplate, traySeverity, trayTooltip } from './tray-view.js';
+
+/** The tray icon file for a severity; Electron picks `tray-<severity>@2x.png` beside it on HiDPI. */
+export function trayIconPath(iconsDir: string, severity: Severity): string {
+  return path.join(iconsDir, `tray-${severity}.png`);
+}
+
+/** What the tray needs from the monitor. */
+export interface TrayMonitor {
+  subscribe(listener: (event: ServiceStatusEvent) => void): () => void;
+  states(): ServiceState[];
+  act(name: string, action: ServiceAction): unknown;
+}
+
+/** What the tray's own items do (windows, autostart, quitting live elsewhere). */
+export interface TrayAppActions {
+  openDashboard(): void;
+  openSettings(): void;
+  isStartAtLogin(): boolean;
+  setStartAtLogin(enabled: boolean): void | Promise<void>;
+  quit(): void;
+}
+
+/**
+ * The tray icon: its image shows the worst status, its tooltip says which services are not
+ * healthy, and its context menu (rebuilt on every status event, debounced so a burst of events
+ * rebuilds once) lists each service with its actions.
+ */
+export class WardenTray {
+  private readonly tray: Tray;
+  private readonly unsubscribe: () => void;
+  private readonly clock: Clock;
+  private severity: Severity | null = null;
+  private timer: unknown = null;
+
+  constructor(
+    private readonly opts: {
+      monitor: TrayMonitor;
+      iconsDir: string;
+      actions: TrayAppActions;
+      /** Rebuild at most this often during a burst of events. */
+      debounceMs?: number;
+      clock?: Clock;
+    },
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.tray = new Tray(nativeImage.createFromPath(trayIconPath(opts.iconsDir, 'neutral')));
+    // Where clicks do arrive (Windows, macOS, some Linux trays), a click opens the dashboard.
+    this.tray.on('click', () => opts.actions.openDashboard());
+    this.unsubscribe = opts.monitor.subscribe(() => this.scheduleRender());
+    this.render();
+  }
+
+  /** Redraw icon, tooltip and menu from the monitor's current states. */
+  render(): void {
+    this.cancel();
+    const states = this.opts.monitor.states();
+    const severity = traySeverity(states);
+    // Only swap the image on change: some Linux trays flicker on every setImage.
+    if (severity !== this.severity) {
+      this.tray.setImage(nativeImage.createFromPath(trayIconPath(this.opts.iconsDir, severity)));
+      this.severity = severity;
+    }
+    this.tray.setToolTip(trayTooltip(states));
+    const { monitor, actions } = this.opts;
+    const act = (name: string, action: ServiceAction) => {
+      monitor.act(name, action);
+      this.scheduleRender();
+    };
+    const template = trayMenuTemplate(states, {
+      startAtLogin: actions.isStartAtLogin(),
+      actions: {
+        act,
+        openDashboard: () => actions.openDashboard(),
+        openSettings: () => actions.openSettings(),
+        pauseAll: () => states.filter((s) => s.status !== 'paused').forEach((s) => act(s.service, 'pause')),
+        resumeAll: () => states.forEach((s) => act(s.service, 'resume')),
+        setStartAtLogin: (enabled) => {
+          void Promise.resolve(actions.setStartAtLogin(enabled)).finally(() => this.scheduleRender());
+        },
+        quit: () => actions.quit(),
+      },
+    });
+    // On Linux the menu must be set again after any change for the tray to show it.
+    this.tray.setContextMenu(Menu.buildFromTemplate(template));
+  }
+
+  dispose(): void {
+    this.cancel();
+    this.unsubscribe();
+    this.tray.destroy();
+  }
+
+  private scheduleRender(): void {
+    if (this.timer !== null) return;
+    this.timer = this.clock.setTimeout(() => this.render(), this.opts.debounceMs ?? 100);
+  }
+
+  private cancel(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

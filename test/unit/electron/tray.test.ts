@@ -1,0 +1,223 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { click, FakeTray, labels, resetFakeElectron } from './fake-electron.js';
+import { harness, testConfig } from '../../helpers/monitor-harness.js';
+import { WardenTray, trayIconPath } from '../../../src-main/electron/tray.js';
+import { trayTooltip } from '../../../src-main/electron/tray-view.js';
+import type { ServiceState } from '../../../src-shared/protocol.js';
+
+vi.mock('electron', async () => (await import('./fake-electron.js')).fakeElectron);
+
+const ICONS = '/opt/Warden/resources/icons';
+const services = [
+  { name: 'redis', healthUrl: 'redis://127.0.0.1:6379', restartCmd: 'true' },
+  { name: 'rtdetr', healthUrl: 'http://127.0.0.1:8090/health', restartCmd: 'true' },
+  { name: 'nemotron', healthUrl: 'http://127.0.0.1:8091/health', restartCmd: null },
+];
+
+let h: ReturnType<typeof harness>;
+let tray: WardenTray;
+let calls: string[];
+let startAtLogin: boolean;
+
+function fake(): FakeTray {
+  return FakeTray.instances[0] as FakeTray;
+}
+
+beforeEach(() => {
+  resetFakeElectron();
+  h = harness(testConfig({ services, serviceMaxRetries: 1, serviceBackoffBase: 1 }));
+  calls = [];
+  startAtLogin = false;
+  tray = new WardenTray({
+    monitor: h.monitor,
+    iconsDir: ICONS,
+    debounceMs: 100,
+    actions: {
+      openDashboard: () => calls.push('dashboard'),
+      openSettings: () => calls.push('settings'),
+      isStartAtLogin: () => startAtLogin,
+      setStartAtLogin: async (on) => {
+        calls.push(`startAtLogin:${on}`);
+        startAtLogin = on;
+      },
+      quit: () => calls.push('quit'),
+    },
+  });
+});
+afterEach(async () => {
+  tray.dispose();
+  await h.dispose();
+});
+
+async function allHealthy(): Promise<void> {
+  h.monitor.start();
+  await h.advance(1000);
+}
+
+describe('tray icon and tooltip follow the statuses', () => {
+  it('starts grey (no probe yet) with each service "checking…"', () => {
+    expect(fake().image.path).toBe(trayIconPath(ICONS, 'neutral'));
+    expect(fake().tooltips.at(-1)).toBe('Warden — redis checking…, rtdetr checking…, nemotron checking…');
+  });
+
+  it('turns green with "all 3 services healthy" once every probe passes', async () => {
+    await allHealthy();
+    expect(fake().images.at(-1)).toBe(`${ICONS}/tray-ok.png`);
+    expect(fake().tooltips.at(-1)).toBe('Warden — all 3 services healthy');
+  });
+
+  it('turns red and names the service when one fails, and green again on recovery', async () => {
+    await allHealthy();
+    h.manager.set('rtdetr', 'down');
+    h.manager.failRestarts('rtdetr');
+    h.monitor.trigger('rtdetr');
+    await h.advance(1000);
+    expect(fake().images.at(-1)).toBe(`${ICONS}/tray-error.png`);
+    await h.advance(120_000);
+    expect(h.monitor.state('rtdetr')?.status).toBe('failed');
+    expect(fake().tooltips.at(-1)).toBe('Warden — rtdetr failed');
+    h.manager.set('rtdetr', 'up');
+    h.monitor.trigger('rtdetr');
+    await h.advance(1000);
+    expect(fake().images.at(-1)).toBe(`${ICONS}/tray-ok.png`);
+    expect(fake().tooltips.at(-1)).toBe('Warden — all 3 services healthy');
+  });
+
+  it('shows amber while a service is restarting', async () => {
+    await allHealthy();
+    let release!: () => void;
+    h.manager.onRestart.set('rtdetr', () => new Promise((resolve) => (release = () => resolve({ ok: true, output: '' }))));
+    h.manager.set('rtdetr', 'down');
+    h.monitor.act('rtdetr', 'restart');
+    await h.advance(500);
+    expect(h.monitor.state('rtdetr')?.status).toBe('restarting');
+    expect(fake().images.at(-1)).toBe(`${ICONS}/tray-warning.png`);
+    expect(fake().tooltips.at(-1)).toBe('Warden — rtdetr restarting');
+    h.manager.set('rtdetr', 'up');
+    release();
+    await h.advance(1000);
+  });
+
+  it('sets the image only when the severity changes (some Linux trays flicker on every setImage)', async () => {
+    await allHealthy();
+    const before = fake().images.length;
+    tray.render();
+    tray.render();
+    expect(fake().images.length).toBe(before);
+  });
+
+  it('rebuilds once for a burst of events (debounced)', async () => {
+    await allHealthy();
+    const before = fake().menus.length;
+    h.monitor.act('redis', 'pause');
+    h.monitor.act('rtdetr', 'pause');
+    h.monitor.act('nemotron', 'pause');
+    expect(fake().menus.length).toBe(before);
+    await h.advance(100);
+    expect(fake().menus.length).toBe(before + 1);
+  });
+});
+
+describe('tray menu', () => {
+  it('lists each service with its status, then the app items', async () => {
+    await allHealthy();
+    expect(labels(fake().menus.at(-1) ?? [])).toEqual([
+      'redis — healthy',
+      'rtdetr — healthy',
+      'nemotron — healthy',
+      '---',
+      'Open dashboard',
+      'Settings…',
+      'Pause all',
+      '---',
+      'Start at login',
+      '---',
+      'Quit Warden',
+    ]);
+    const rtdetr = fake().item('rtdetr — healthy');
+    expect(labels(rtdetr.submenu as Electron.MenuItemConstructorOptions[])).toEqual(['Service responding normally (HTTP 200)', '---', 'Restart', 'Pause']);
+  });
+
+  it('Restart restarts that service through the monitor (disabled for monitor-only services)', async () => {
+    await allHealthy();
+    const sub = (name: string) => fake().item(`${name} — healthy`).submenu as Electron.MenuItemConstructorOptions[];
+    expect(sub('nemotron').find((i) => i.label === 'Restart')?.enabled).toBe(false);
+    click(sub('rtdetr').find((i) => i.label === 'Restart') as Electron.MenuItemConstructorOptions);
+    await h.advance(1000);
+    expect(h.manager.restartTimes('rtdetr')).toHaveLength(1);
+  });
+
+  it('Pause pauses the service; its menu then offers Resume', async () => {
+    await allHealthy();
+    click((fake().item('redis — healthy').submenu as Electron.MenuItemConstructorOptions[])[3] as Electron.MenuItemConstructorOptions);
+    expect(h.monitor.state('redis')?.status).toBe('paused');
+    await h.advance(100);
+    const redis = fake().item('redis — paused').submenu as Electron.MenuItemConstructorOptions[];
+    click(redis.find((i) => i.label === 'Resume') as Electron.MenuItemConstructorOptions);
+    await h.advance(1000);
+    expect(h.monitor.state('redis')?.status).toBe('healthy');
+  });
+
+  it('a failed service offers Reset retries', async () => {
+    await allHealthy();
+    h.manager.set('rtdetr', 'down');
+    h.manager.failRestarts('rtdetr');
+    h.monitor.trigger('rtdetr');
+    await h.advance(120_000);
+    const sub = fake().item('rtdetr — failed').submenu as Electron.MenuItemConstructorOptions[];
+    expect(sub[0]?.label).toBe('Max retries exceeded');
+    h.manager.onRestart.delete('rtdetr');
+    click(sub.find((i) => i.label === 'Reset retries') as Electron.MenuItemConstructorOptions);
+    await h.advance(60_000);
+    expect(h.monitor.state('rtdetr')?.status).toBe('healthy');
+  });
+
+  it('Pause all pauses every service, and then the item reads Resume all', async () => {
+    await allHealthy();
+    click(fake().item('Pause all'));
+    expect(h.monitor.states().map((s) => s.status)).toEqual(['paused', 'paused', 'paused']);
+    await h.advance(100);
+    click(fake().item('Resume all'));
+    await h.advance(1000);
+    expect(h.monitor.states().map((s) => s.status)).toEqual(['healthy', 'healthy', 'healthy']);
+  });
+
+  it('Open dashboard, Settings… and Quit call the app; a tray click opens the dashboard', async () => {
+    click(fake().item('Open dashboard'));
+    click(fake().item('Settings…'));
+    click(fake().item('Quit Warden'));
+    fake().emit('click');
+    expect(calls).toEqual(['dashboard', 'settings', 'quit', 'dashboard']);
+  });
+
+  it('Start at login is a checkbox showing and changing the setting', async () => {
+    const item = fake().item('Start at login');
+    expect(item).toMatchObject({ type: 'checkbox', checked: false });
+    click(item, true);
+    await h.advance(200);
+    expect(calls).toEqual(['startAtLogin:true']);
+    expect(fake().item('Start at login').checked).toBe(true);
+  });
+
+  it('with no services configured the menu says so and Pause all is disabled', async () => {
+    const empty = harness(testConfig({ services: [] }));
+    resetFakeElectron();
+    const t = new WardenTray({ monitor: empty.monitor, iconsDir: ICONS, actions: { openDashboard() {}, openSettings() {}, isStartAtLogin: () => false, setStartAtLogin() {}, quit() {} } });
+    expect(labels(fake().menus[0] ?? []).slice(0, 2)).toEqual(['No services configured', '---']);
+    expect(fake().item('Pause all').enabled).toBe(false);
+    expect(fake().tooltips[0]).toBe('Warden — no services configured');
+    t.dispose();
+    expect(fake().destroyed).toBe(true);
+    await empty.dispose();
+  });
+});
+
+describe('tooltip wording', () => {
+  const st = (service: string, status: ServiceState['status']) => ({ service, status }) as ServiceState;
+  it('one healthy service', () => expect(trayTooltip([st('redis', 'healthy')])).toBe('Warden — 1 service healthy'));
+  it('lists problems worst first and caps the list at three', () => {
+    expect(trayTooltip([st('a', 'paused'), st('b', 'starting'), st('c', 'failed'), st('d', 'unhealthy'), st('e', 'healthy')])).toBe(
+      'Warden — c failed, d unhealthy, b starting (+1 more)',
+    );
+  });
+});
