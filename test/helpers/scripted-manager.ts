@@ -12,6 +12,8 @@ export class ScriptedManager implements ServiceManager {
   health = new Map<string, ProbeState | (() => ProbeState)>();
   /** What a restart does (default: succeeds and the service is up afterwards). */
   onRestart = new Map<string, (svc: ResolvedService, signal?: AbortSignal) => Promise<RestartResult>>();
+  /** How long each probe of a service takes (fake-timer milliseconds; default 0). */
+  probeDelay = new Map<string, number>();
   readonly probes: { service: string; at: number }[] = [];
   readonly restarts: { service: string; at: number }[] = [];
 
@@ -21,6 +23,8 @@ export class ScriptedManager implements ServiceManager {
 
   async checkHealth(svc: ResolvedService): Promise<ProbeResult> {
     this.probes.push({ service: svc.name, at: Date.now() });
+    const delay = this.probeDelay.get(svc.name);
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
     const h = this.health.get(svc.name) ?? 'up';
     const state = typeof h === 'function' ? h() : h;
     if (state === 'up') return { state, reason: 'HTTP 200', latencyMs: 3 };

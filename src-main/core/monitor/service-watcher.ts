@@ -10,6 +10,8 @@ import type { Clock } from './clock.js';
 /** Readiness is polled this often after a restart (CONTRACT §3: at least every 0.5 s). */
 export const READINESS_POLL_MS = 250;
 const LATENCY_HISTORY = 60;
+/** Node runs a timer longer than 2^31-1 ms after 1 ms: longer waits are cut to this (≈ 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface WatcherDeps {
   clock: Clock;
@@ -187,6 +189,7 @@ export class ServiceWatcher {
       this.message = `Paused: checked but never restarted (last check: ${r.state}, ${r.reason})`;
       return;
     }
+    if (r.state === 'down') this.loadingSince = null; // a loading episode ends when it stops answering
     if (r.state === 'up') return this.onUp(r);
     if (this.respectStop(r)) return;
     if (r.state === 'loading') {
@@ -259,19 +262,29 @@ export class ServiceWatcher {
           // A fresh look before acting: the service may have come back on its own.
           const fresh = await this.check();
           if (this.stopped || this.paused) return;
+          if (fresh.state === 'down') this.loadingSince = null;
           if (fresh.state === 'up') return this.onUp(fresh, 'Service recovered without restart');
           if (this.respectStop(fresh)) return;
           if (fresh.state === 'loading' && this.withinStartup()) return this.onLoading(fresh);
         }
       }
       skipWait = false;
+      if (this.pendingRestart) {
+        // A manual restart asked for while we were looking: this restart is it, with a fresh budget.
+        this.pendingRestart = false;
+        this.attempt = 0;
+      }
 
       const n = ++this.attempt;
       this.nextRetryAt = null;
       this.restartInFlight = true;
-      this.setStatus('restarting', `Attempting restart (attempt ${n}/${max()})`, { force: true });
-      const failure = await this.restartAndWait();
-      this.restartInFlight = false;
+      let failure: { reason: string; output: string } | null;
+      try {
+        this.setStatus('restarting', `Attempting restart (attempt ${n}/${max()})`, { force: true });
+        failure = await this.restartAndWait();
+      } finally {
+        this.restartInFlight = false;
+      }
       if (this.stopped || this.paused) return;
       if (failure === null) return;
 
@@ -312,6 +325,7 @@ export class ServiceWatcher {
         this.onUp(r, 'Service restarted successfully');
         return null;
       }
+      if (r.state === 'loading') this.loadingSince ??= this.deps.clock.now();
       const left = deadline - this.deps.clock.now();
       if (left <= 0) return { reason: `not healthy within ${this.svc.startupTimeout} s of restart (${r.reason})`, output: result.output };
       await this.sleep('readiness', Math.min(READINESS_POLL_MS, left));
@@ -348,7 +362,7 @@ export class ServiceWatcher {
         this.wake = null;
         resolve();
       };
-      const handle = this.deps.clock.setTimeout(done, Math.max(0, ms));
+      const handle = this.deps.clock.setTimeout(done, Math.min(MAX_TIMER_MS, Math.max(0, ms)));
       this.wake = {
         kind,
         fn: () => {

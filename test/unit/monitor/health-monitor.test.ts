@@ -222,6 +222,33 @@ describe('slow starters (loading)', () => {
     expect(h.manager.restartTimes('svc')).toEqual([35_000]);
   });
 
+  it('times a new loading episode afresh after the service stopped answering in between', async () => {
+    h = harness(testConfig({ services: [svc({ startupTimeout: 20 })] }));
+    h.manager.set('svc', 'loading');
+    h.monitor.start();
+    await h.advance(14_000);
+    h.manager.set('svc', 'down'); // it died: the 15 s probe sees it…
+    await h.advance(2_000);
+    h.manager.set('svc', 'loading'); // …and something started it again
+    await h.advance(4_000);
+    expect(h.timeline()).toEqual(['0:starting', '15000:unhealthy', '20000:starting']);
+    expect(h.manager.restarts).toHaveLength(0);
+  });
+
+  it('does not grant a second startup window to a service that stayed loading through a restart', async () => {
+    h = harness(testConfig({ services: [svc({ startupTimeout: 2, serviceMaxRetries: 2 })], failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.manager.onRestart.set('svc', async () => {
+      h.manager.set('svc', 'loading');
+      return { ok: true, output: '' };
+    });
+    h.monitor.start();
+    await h.advance(7_000); // restart at 5 s, still loading at 7 s: attempt 1 failed
+    await h.advance(10_000); // the fresh probe at 17 s sees it loading, past its window: attempt 2
+    expect(h.manager.restartTimes('svc')).toEqual([5_000, 17_000]);
+    expect(h.timeline()).not.toContain('17000:starting');
+  });
+
   it('goes to starting, not restarting, when the fresh probe before a restart sees it loading', async () => {
     h = harness();
     h.manager.set('svc', 'down');
@@ -245,6 +272,18 @@ describe('manual actions', () => {
     await h.advance(0);
     expect(h.manager.restartTimes('svc')).toEqual([5_000, 6_000]);
     expect(h.events.at(-2)).toMatchObject({ status: 'restarting', message: 'Attempting restart (attempt 1/3)' });
+  });
+
+  it('a restart asked for during the probe before an automatic restart runs once, not twice', async () => {
+    h = harness();
+    h.manager.set('svc', 'down');
+    h.manager.probeDelay.set('svc', 100);
+    h.monitor.start();
+    await h.advance(5_150); // unhealthy at 100 ms; the fresh probe runs 5 100–5 200 ms
+    expect(h.monitor.act('svc', 'restart')).toMatchObject({ ok: true });
+    await h.advance(1_000);
+    expect(h.manager.restartTimes('svc')).toEqual([5_200]);
+    expect(h.timeline()).toEqual(['100:unhealthy', '5200:restarting', '5300:healthy']);
   });
 
   it('restart of a healthy service runs at once and refuses a second while one is in flight', async () => {
@@ -379,6 +418,15 @@ describe('independence and robustness', () => {
     await h.monitor.stop();
     expect(aborted).toBe(true);
     expect(h.events.at(-1)?.status).toBe('restarting');
+  });
+});
+
+describe('timers', () => {
+  it('never turns a wait longer than Node can time into an immediate one', async () => {
+    h = harness(testConfig({ healthCheckInterval: 10_000_000 }));
+    h.monitor.start();
+    await h.advance(60_000);
+    expect(h.manager.probeTimes('svc')).toEqual([0]);
   });
 });
 
