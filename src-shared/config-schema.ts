@@ -100,6 +100,9 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
     cfg.services.forEach((s, i) => {
+      if (cfg.serviceManagerType !== 'docker' && /^docker:\/\//i.test(s.healthUrl)) {
+        ctx.addIssue({ code: 'custom', path: ['services', i, 'healthUrl'], message: 'docker:// health needs "serviceManagerType": "docker"' });
+      }
       const first = seen.get(s.name);
       if (first !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `duplicate name "${s.name}" (also services[${first}])` });

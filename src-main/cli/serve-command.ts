@@ -1,5 +1,5 @@
 import type { WardenConfig } from '../../src-shared/config-schema.js';
-import { ConfigError, loadConfig } from '../core/config/config-file.js';
+import { ConfigError, loadConfig, withEnvOverrides, type LoadedConfig } from '../core/config/config-file.js';
 import { configDir, configPath, dataDir } from '../core/config/paths.js';
 import { createLogger, type Logger } from '../core/log/logger.js';
 import { startServer } from '../core/server/http-server.js';
@@ -25,28 +25,32 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, signal: AbortS
     return EXIT.usage;
   }
   const file = configPath(opts.config, io.env);
-  let config: WardenConfig;
+  let loaded: LoadedConfig;
   try {
-    config = (await loadConfig(file, { env: io.env, onInvalid: 'throw' })).config;
+    loaded = await loadConfig(file, { env: io.env, onInvalid: 'throw' });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.stderr(`${err.message}\n`);
     return EXIT.usage;
   }
   const logger = opts.logger ?? createLogger();
-  let demo: Demo | null = null;
-  if (opts.demo) {
-    demo = await startDemo({ logger });
-    config = { ...config, ...demo.config };
-  }
-  config = { ...config, server: { host: opts.host ?? config.server.host, port: port ?? config.server.port } };
+  const demo: Demo | null = opts.demo ? await startDemo({ logger }) : null;
+  // Saved settings stay as the file has them; the environment and --host/--port apply on top and
+  // are never written back by a settings save.
+  const settings: WardenConfig = demo ? { ...loaded.fileConfig, ...demo.config } : loaded.fileConfig;
+  const overlay = (s: WardenConfig): WardenConfig => {
+    const c = withEnvOverrides(s, io.env);
+    return { ...c, server: { host: opts.host ?? c.server.host, port: port ?? c.server.port } };
+  };
 
-  const warden = await createWarden(config, {
+  const warden = await createWarden(settings, {
     logger,
+    overlay,
     // The demo never writes its stand-in services into the user's config file.
     configFile: demo ? null : file,
     dataDir: demo ? demo.dataDir : dataDir(io.env),
   });
+  const config = warden.config();
   const token = await loadOrCreateToken(configDir(io.env), io.env);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {

@@ -26,9 +26,14 @@ export interface WardenDeps {
   /** Folder that holds `ai/`, used when config.workingDir is null (packaged app: resourcesPath). */
   defaultWorkingDir?: string;
   clock?: Clock;
-  /** Build a strategy (tests inject; default: the real shell and docker managers). */
+  /**
+   * What turns saved settings into the config in effect (the WARDEN_* environment, --host/--port);
+   * default: none. Overrides are never written back to the file. Throws ConfigError when they do not fit.
+   */
+  overlay?: (settings: WardenConfig) => WardenConfig;
   /** The Docker Engine client for the docker strategy and its event stream (default: DOCKER_HOST or the default socket). */
   docker?: Dockerode;
+  /** Build a strategy (tests inject; default: the real shell and docker managers). */
   createManager?: (type: WardenConfig['serviceManagerType'], ctx: { probes: ProbeRegistry; workingDir: string }) => ServiceManager;
 }
 
@@ -39,8 +44,11 @@ export interface Warden {
   readonly logger: Logger;
   /** Event-driven detection (watch connections, pidfiles, Docker events). */
   readonly signals: SignalHub;
+  /** The config in effect (settings with the overrides applied). */
   config(): WardenConfig;
-  /** Validate-free apply (callers validate): save atomically, then apply live. */
+  /** The saved settings, as the file has them: what the settings page edits. */
+  settings(): WardenConfig;
+  /** Apply validated settings: overlay (may throw ConfigError, nothing saved), save atomically, apply live. */
   updateConfig(next: WardenConfig): Promise<void>;
   start(): void;
   stop(): Promise<void>;
@@ -59,7 +67,9 @@ export function findAiRoot(from: string = path.dirname(fileURLToPath(import.meta
 
 /** Compose config, probes, strategies, monitor and journal (ARCHITECTURE: one core, three faces). */
 export async function createWarden(initial: WardenConfig, deps: WardenDeps): Promise<Warden> {
-  let config = initial;
+  const overlay = deps.overlay ?? ((c: WardenConfig) => c);
+  let settings = initial;
+  let config = overlay(initial);
   const logger = deps.logger;
   const probes = new ProbeRegistry();
   const workingDir = () => config.workingDir ?? deps.defaultWorkingDir ?? findAiRoot();
@@ -93,13 +103,18 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     logger,
     signals,
     config: () => config,
+    settings: () => settings,
     async updateConfig(next) {
+      const effective = overlay(next);
       if (deps.configFile) await saveConfig(deps.configFile, next);
-      const switched = next.serviceManagerType !== config.serviceManagerType;
-      config = next;
-      await monitor.applyConfig(next);
-      signals.apply(next);
-      logger.info({ serviceManagerType: next.serviceManagerType, switched }, 'settings applied');
+      const switched = effective.serviceManagerType !== config.serviceManagerType;
+      const removed = config.services.filter((s) => !effective.services.some((n) => n.name === s.name));
+      settings = next;
+      config = effective;
+      await monitor.applyConfig(effective);
+      signals.apply(effective);
+      for (const s of removed) probes.forget(s.name);
+      logger.info({ serviceManagerType: effective.serviceManagerType, switched }, 'settings applied');
     },
     start() {
       logger.info({ services: config.services.map((s) => s.name), strategy: config.serviceManagerType }, 'warden started');

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { app, ipcMain, powerMonitor, session } from 'electron';
 import type { WardenConfig } from '../../src-shared/config-schema.js';
-import { loadConfig } from '../core/config/config-file.js';
+import { loadConfig, withEnvOverrides } from '../core/config/config-file.js';
 import { configDir, configPath, dataDir } from '../core/config/paths.js';
 import { createLogger, type Logger } from '../core/log/logger.js';
 import type { Clock } from '../core/monitor/clock.js';
@@ -86,9 +86,12 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp> {
   const prefsDir = trayDataDir(o.env);
   const prefs = openPrefs(() => o.createPrefsStore(prefsDir), path.join(prefsDir, 'tray-prefs.json'), o.now);
 
-  const warden = await createWarden(config, {
+  const env = o.env;
+  const warden = await createWarden(loaded.fileConfig, {
     logger,
     configFile: file,
+    // The environment applies over saved settings; a bad variable was reported and is ignored.
+    overlay: loaded.envError ? undefined : (settings) => withEnvOverrides(settings, env),
     dataDir: dataDir(o.env),
     // Installed: ai/*.sh ship in extraResources.
     defaultWorkingDir: o.isPackaged ? o.resourcesPath : undefined,
@@ -108,6 +111,10 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp> {
     const why = loaded.quarantineError?.message ?? 'invalid';
     logger.error({ file, movedTo: loaded.quarantinedTo, error: why }, 'corrupt config moved aside; using defaults');
     notifier.error('Warden settings were corrupt', `${why}\nThe file was moved to ${loaded.quarantinedTo}; defaults are in use.`);
+  }
+  if (loaded.envError) {
+    logger.error({ error: loaded.envError.message }, 'bad WARDEN_* environment variable ignored');
+    notifier.error('Warden ignored a bad environment variable', loaded.envError.message);
   }
   if (prefs.quarantinedTo) {
     logger.error({ movedTo: prefs.quarantinedTo, error: prefs.error?.message }, 'corrupt tray prefs moved aside');

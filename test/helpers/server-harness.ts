@@ -40,15 +40,15 @@ export function serverConfig(input: Record<string, unknown> = {}): WardenConfig 
 
 /** Start Warden (scripted strategy, config file written to a temp dir) and its server. */
 export async function startTestServer(
-  opts: { config?: WardenConfig; start?: boolean } & Partial<Omit<ServerOptions, 'warden' | 'logger' | 'token'>> = {},
+  opts: { config?: WardenConfig; start?: boolean; overlay?: (s: WardenConfig) => WardenConfig } & Partial<Omit<ServerOptions, 'warden' | 'logger' | 'token'>> = {},
 ): Promise<TestServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'warden-server-'));
   const config = opts.config ?? serverConfig();
   const configFile = path.join(dir, 'config.json');
   await fs.writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
   const manager = new ScriptedManager();
-  const warden = await createWarden(config, { logger: silentLogger(), configFile, dataDir: dir, createManager: () => manager });
-  const { config: _c, start, ...serverOpts } = opts;
+  const warden = await createWarden(config, { logger: silentLogger(), configFile, dataDir: dir, createManager: () => manager, overlay: opts.overlay });
+  const { config: _c, start, overlay: _o, ...serverOpts } = opts;
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,

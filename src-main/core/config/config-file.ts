@@ -2,75 +2,105 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { defaultConfig, validateConfig, type ConfigIssue, type WardenConfig } from '../../../src-shared/config-schema.js';
-import { applyEnvOverrides } from './env-overrides.js';
+import { applyEnvOverrides, envVarFor } from './env-overrides.js';
 
-/** A configuration that cannot be used; `issues` name every bad field. */
+/** A configuration that cannot be used; `issues` name every bad field, `source` where it came from. */
 export class ConfigError extends Error {
   constructor(
-    readonly file: string,
+    readonly source: string,
     readonly issues: ConfigIssue[],
   ) {
-    super(issues.map((i) => `${path.basename(file)}: ${i.path}: ${i.message}`).join('\n'));
+    super(issues.map((i) => `${source}: ${i.path}: ${i.message}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
 
-/** Parse and validate a config file's text; throws ConfigError naming the file and fields. */
-export function parseConfigText(file: string, text: string, env: Record<string, string | undefined> = {}): WardenConfig {
+/** Parse and validate a config file's text (no overrides); throws ConfigError naming the file and fields. */
+export function parseConfigFile(file: string, text: string): WardenConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(file, [{ path: '(file)', message: `not valid JSON: ${(err as Error).message}` }]);
+    throw new ConfigError(path.basename(file), [{ path: '(file)', message: `not valid JSON: ${(err as Error).message}` }]);
   }
-  const overridden = applyEnvOverrides(raw, env);
-  const result = validateConfig(overridden.raw);
-  const issues = [...overridden.issues, ...(result.ok ? [] : result.issues)];
-  if (issues.length > 0 || !result.ok) throw new ConfigError(file, issues);
+  const result = validateConfig(raw);
+  if (!result.ok) throw new ConfigError(path.basename(file), result.issues);
   return result.config;
 }
 
+/** The effective config: the WARDEN_* environment applied over the file's (CONTRACT §1). Errors name the variable. */
+export function withEnvOverrides(config: WardenConfig, env: Record<string, string | undefined>): WardenConfig {
+  const { raw, issues } = applyEnvOverrides(config, env);
+  if (issues.length) throw new ConfigError('environment', issues);
+  const result = validateConfig(raw);
+  if (!result.ok) {
+    const names = config.services.map((s) => s.name);
+    throw new ConfigError('environment', result.issues.map((i) => ({ ...i, path: envVarFor(i.path, names) })));
+  }
+  return result.config;
+}
+
+/** File then environment, as `warden config validate` and the client commands read it. */
+export function parseConfigText(file: string, text: string, env: Record<string, string | undefined> = {}): WardenConfig {
+  return withEnvOverrides(parseConfigFile(file, text), env);
+}
+
 export interface LoadedConfig {
+  /** What is in effect: the file with the environment applied. */
   config: WardenConfig;
+  /** What the file says: what the settings page edits and saves (overrides never written back). */
+  fileConfig: WardenConfig;
   file: string;
   /** The file did not exist and was written with the defaults. */
   created: boolean;
   /** The file was corrupt and moved here; defaults are in use (tray app only). */
   quarantinedTo?: string;
   quarantineError?: ConfigError;
+  /** A bad WARDEN_* variable, ignored (tray app only; the CLI exits 2 instead). */
+  envError?: ConfigError;
 }
 
 /**
  * Load the config at `file`, creating it with the defaults on first run.
- * `onInvalid: 'throw'` (CLI: exit 2) or `'quarantine'` (tray app: move the file aside to
- * `<file>.bad-<time>` and run on defaults — the user's file is never silently lost).
+ * `onInvalid: 'throw'` (CLI: exit 2) or `'quarantine'` (tray app: a bad file is moved aside to
+ * `<file>.bad-<time>` and defaults are used — the user's file is never silently lost; a bad
+ * environment variable is ignored and reported, and never costs the user their file).
  */
 export async function loadConfig(
   file: string,
   opts: { env?: Record<string, string | undefined>; onInvalid?: 'throw' | 'quarantine'; now?: () => Date } = {},
 ): Promise<LoadedConfig> {
   const env = opts.env ?? process.env;
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new ConfigError(file, [{ path: '(file)', message: `cannot read: ${(err as Error).message}` }]);
+  const quarantine = opts.onInvalid === 'quarantine';
+  let fileConfig: WardenConfig;
+  let created = false;
+  let aside: Pick<LoadedConfig, 'quarantinedTo' | 'quarantineError'> = {};
+  const text = await fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw new ConfigError(path.basename(file), [{ path: '(file)', message: `cannot read: ${err.message}` }]);
+  });
+  if (text === null) {
+    fileConfig = defaultConfig();
+    await saveConfig(file, fileConfig);
+    created = true;
+  } else {
+    try {
+      fileConfig = parseConfigFile(file, text);
+    } catch (err) {
+      if (!quarantine) throw err;
+      const stamp = (opts.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
+      aside = { quarantinedTo: `${file}.bad-${stamp}`, quarantineError: err as ConfigError };
+      await fs.rename(file, aside.quarantinedTo!);
+      fileConfig = defaultConfig();
+      await saveConfig(file, fileConfig);
+      created = true;
     }
-    const config = defaultConfig();
-    await saveConfig(file, config);
-    return { config: parseConfigText(file, JSON.stringify(config), env), file, created: true };
   }
   try {
-    return { config: parseConfigText(file, text, env), file, created: false };
+    return { config: withEnvOverrides(fileConfig, env), fileConfig, file, created, ...aside };
   } catch (err) {
-    if (opts.onInvalid !== 'quarantine' || !(err instanceof ConfigError)) throw err;
-    const stamp = (opts.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
-    const aside = `${file}.bad-${stamp}`;
-    await fs.rename(file, aside);
-    const config = defaultConfig();
-    await saveConfig(file, config);
-    return { config, file, created: true, quarantinedTo: aside, quarantineError: err };
+    if (!quarantine) throw err;
+    return { config: fileConfig, fileConfig, file, created, ...aside, envError: err as ConfigError };
   }
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConfigError } from '../config/config-file.js';
 import { validateConfig } from '../../../src-shared/config-schema.js';
 import { ACTIONS, type ServiceAction } from '../../../src-shared/protocol.js';
 import type { Warden } from '../warden.js';
@@ -100,7 +101,8 @@ export function apiRoutes(ctx: ApiContext): Route[] {
     {
       method: 'GET',
       pattern: /^\/api\/settings$/,
-      handler: (_req, res) => sendJson(res, 200, warden.config()),
+      // The saved settings, not the environment's overrides, so saving them never bakes those in.
+      handler: (_req, res) => sendJson(res, 200, warden.settings()),
     },
     {
       method: 'PUT',
@@ -117,8 +119,15 @@ export function apiRoutes(ctx: ApiContext): Route[] {
           sendJson(res, 400, { error: 'invalid settings', issues: checked.issues });
           return;
         }
-        await warden.updateConfig(checked.config);
-        sendJson(res, 200, { ok: true, config: warden.config() });
+        try {
+          await warden.updateConfig(checked.config);
+        } catch (err) {
+          // Valid on its own, but a WARDEN_* override no longer fits it: nothing saved.
+          if (!(err instanceof ConfigError)) throw err;
+          sendJson(res, 400, { error: 'invalid settings', issues: err.issues.map((i) => ({ ...i, message: `${i.message} (from the environment)` })) });
+          return;
+        }
+        sendJson(res, 200, { ok: true, config: warden.settings() });
       },
     },
     {

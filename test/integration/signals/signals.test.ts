@@ -124,7 +124,7 @@ describe('SignalHub', () => {
     const fired: string[] = [];
     const hub = new SignalHub((name, why) => fired.push(`${name}:${why}`), silentLogger(), { pidPollMs: 20 });
     cleanup.push(() => hub.stop());
-    const cfg = (services: object[]) => configSchema.parse({ services });
+    const cfg = (services: object[]) => configSchema.parse({ serviceManagerType: 'docker', services });
     hub.apply(cfg([{ name: 'a', healthUrl: a.healthUrl, restartCmd: null }, { name: 'b', healthUrl: 'docker://b', restartCmd: null, pidfile: path.join(dir, 'b.pid') }]));
     await fs.writeFile(path.join(dir, 'b.pid'), `${b.pid}\n`);
     await waitUntil(() => hub.watching('a')?.connected && hub.watching('b')?.pid === b.pid);

@@ -92,8 +92,12 @@ describe('validation names the file and every bad field', () => {
 
   it('accepts every probe scheme and null for monitor only', () => {
     const urls = ['https://h/health', 'redis://:pw@127.0.0.1:6379/0', 'tcp://127.0.0.1:22', 'docker://redis'];
-    const c = parseConfigText('c.json', JSON.stringify({ services: urls.map((u, i) => svc({ name: `s${i}`, healthUrl: u, restartCmd: null })) }));
+    const c = parseConfigText('c.json', JSON.stringify({ serviceManagerType: 'docker', services: urls.map((u, i) => svc({ name: `s${i}`, healthUrl: u, restartCmd: null })) }));
     expect(c.services).toHaveLength(4);
+  });
+
+  it('refuses docker:// health under the shell strategy (it could never be checked)', () => {
+    expect(bad({ services: [svc({ healthUrl: 'docker://redis' })] })).toBe('config.json: services[0].healthUrl: docker:// health needs "serviceManagerType": "docker"');
   });
 });
 
@@ -116,9 +120,21 @@ describe('environment overrides', () => {
     expect(envPrefix('my-svc')).toBe('WARDEN_MY_SVC_');
   });
 
+  it('apply to the default services when the file lists none', () => {
+    const c = parseConfigText('config.json', '{}', { WARDEN_REDIS_HEALTH_URL: 'tcp://127.0.0.1:7000', WARDEN_RTDETR_RESTART_CMD: '' });
+    expect(c.services.find((s) => s.name === 'redis')?.healthUrl).toBe('tcp://127.0.0.1:7000');
+    expect(c.services.find((s) => s.name === 'rtdetr')?.restartCmd).toBeNull();
+  });
+
+  it('name the per-service variable when its value is bad', () => {
+    expect(() => parseConfigText('config.json', '{}', { WARDEN_NEMOTRON_HEALTH_URL: 'gopher://x' })).toThrow(
+      'environment: WARDEN_NEMOTRON_HEALTH_URL: must be http(s)://, redis://, tcp://host:port or docker://container',
+    );
+  });
+
   it('name the variable when its value is not a number, and are checked by the schema', () => {
-    expect(() => parseConfigText('config.json', '{}', { WARDEN_HEALTH_CHECK_INTERVAL: 'soon' })).toThrow('config.json: WARDEN_HEALTH_CHECK_INTERVAL: must be a number (got "soon")');
-    expect(() => parseConfigText('c.json', '{}', { WARDEN_SERVICE_MANAGER_TYPE: 'k8s' })).toThrow('serviceManagerType: must be "shell" or "docker"');
+    expect(() => parseConfigText('config.json', '{}', { WARDEN_HEALTH_CHECK_INTERVAL: 'soon' })).toThrow('environment: WARDEN_HEALTH_CHECK_INTERVAL: must be a number (got "soon")');
+    expect(() => parseConfigText('c.json', '{}', { WARDEN_SERVICE_MANAGER_TYPE: 'k8s' })).toThrow('environment: WARDEN_SERVICE_MANAGER_TYPE: must be "shell" or "docker"');
   });
 
   it('leave a non-object file to the schema to reject', () => {
@@ -152,6 +168,25 @@ describe('files', () => {
     expect(await fs.readFile(loaded.quarantinedTo!, 'utf8')).toBe('{not json');
     expect(loaded.quarantineError?.message).toContain('not valid JSON');
     expect(loaded.config).toEqual(defaultConfig());
+  });
+
+  it('keeps the file apart from the environment: fileConfig is what a settings save writes back', async () => {
+    const file = path.join(dir, 'config.json');
+    await fs.writeFile(file, JSON.stringify({ healthCheckInterval: 30 }));
+    const loaded = await loadConfig(file, { env: { WARDEN_HEALTH_CHECK_INTERVAL: '2' } });
+    expect(loaded.config.healthCheckInterval).toBe(2);
+    expect(loaded.fileConfig.healthCheckInterval).toBe(30);
+  });
+
+  it('never moves a good file aside because of a bad environment variable (tray app)', async () => {
+    const file = path.join(dir, 'config.json');
+    await fs.writeFile(file, JSON.stringify({ healthCheckInterval: 30 }));
+    const loaded = await loadConfig(file, { env: { WARDEN_HEALTH_CHECK_INTERVAL: 'abc' }, onInvalid: 'quarantine' });
+    expect(loaded.quarantinedTo).toBeUndefined();
+    expect(loaded.envError?.message).toBe('environment: WARDEN_HEALTH_CHECK_INTERVAL: must be a number (got "abc")');
+    expect(loaded.config.healthCheckInterval).toBe(30);
+    expect(await fs.readdir(dir)).toEqual(['config.json']);
+    await expect(loadConfig(file, { env: { WARDEN_HEALTH_CHECK_INTERVAL: 'abc' } })).rejects.toThrow('WARDEN_HEALTH_CHECK_INTERVAL');
   });
 
   it('reports an unreadable file as a config error', async () => {
