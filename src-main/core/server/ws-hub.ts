@@ -121,7 +121,9 @@ export class WsHub {
     if (site) return site;
     const token = this.opts.guard.checkToken(wsToken(req));
     if (token) return token;
-    if (!offeredProtocols(req.headers['sec-websocket-protocol']).includes(WS_PROTOCOL)) {
+    // Browsers offer warden.v1 with auth.<token>; a header-authenticated client may offer none.
+    const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
+    if (offered.length > 0 && !offered.includes(WS_PROTOCOL)) {
       return { status: 400, error: `the ${WS_PROTOCOL} subprotocol is required` };
     }
     if (this.closed || this.clients.size >= this.maxClients) return { status: 503, error: 'too many clients' };

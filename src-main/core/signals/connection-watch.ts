@@ -2,6 +2,8 @@ import net from 'node:net';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
+/** A watch connection closed sooner than this did not prove the service stable. */
+const SHORT_LIVED_MS = 1_000;
 
 /**
  * An idle TCP connection held open to a service. When the service dies the kernel closes it at
@@ -39,13 +41,12 @@ export class ConnectionWatch {
 
   private connect(): void {
     if (this.stopped) return;
-    let connected = false;
+    let connectedAt: number | null = null;
     const socket = net.connect({ host: this.host, port: this.port });
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', () => {
-      connected = true;
-      this.retryMs = RETRY_MIN_MS;
+      connectedAt = Date.now();
     });
     socket.on('data', () => {
       // Nothing is ever asked; whatever a server volunteers is ignored.
@@ -56,8 +57,11 @@ export class ConnectionWatch {
     socket.on('close', () => {
       if (this.stopped || this.socket !== socket) return;
       this.socket = null;
-      if (connected) {
-        this.onLost();
+      if (connectedAt !== null) this.onLost();
+      // Reconnect at once after a connection that lasted; back off after a refusal, or after a
+      // server that accepts and hangs up at once (no tight loop of connects and probes).
+      if (connectedAt !== null && Date.now() - connectedAt >= SHORT_LIVED_MS) {
+        this.retryMs = RETRY_MIN_MS;
         this.schedule(0);
       } else {
         this.schedule(this.retryMs);

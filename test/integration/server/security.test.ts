@@ -105,6 +105,13 @@ describe('WebSocket: who may connect', () => {
     const outcome = await connectWs(t.server.port, { protocols: ['warden.v1'], headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     expect(outcome.open && outcome.protocol).toBe('warden.v1');
     if (outcome.open) outcome.ws.close();
+    // CONTRACT §5: "or the Authorization header" — such a client need not offer any subprotocol.
+    const bare = await connectWs(t.server.port, { protocols: [], headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(bare.open && bare.protocol).toBe('');
+    if (bare.open) {
+      expect((await bare.inbox.next()).type).toBe('snapshot');
+      bare.ws.close();
+    }
   });
 
   it('refuses before the handshake: 401 without, with a bad or a misplaced token; 403 foreign Origin; 421 foreign Host', async () => {

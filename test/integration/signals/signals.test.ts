@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -138,5 +139,25 @@ describe('SignalHub', () => {
     hub.apply(cfg([]));
     expect(hub.watching('a')).toBeUndefined();
     expect(hub.watching('b')).toBeUndefined();
+  });
+});
+
+describe('ConnectionWatch against a server that hangs up at once', () => {
+  it('backs off instead of reconnecting (and probing) in a tight loop', async () => {
+    let accepted = 0;
+    const server = net.createServer((s) => {
+      accepted++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    let lost = 0;
+    const watch = new ConnectionWatch('127.0.0.1', (server.address() as { port: number }).port, () => lost++);
+    cleanup.push(() => watch.stop());
+    watch.start();
+    await waitUntil(() => (watch as unknown as { retryMs: number }).retryMs >= 2000, { timeoutMs: 20_000 });
+    // 250 + 500 + 1000 ms of backoff so far: a handful of connects, not hundreds.
+    expect(accepted).toBeLessThanOrEqual(5);
+    expect(lost).toBe(accepted);
   });
 });
