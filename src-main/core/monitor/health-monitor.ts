@@ -125,8 +125,8 @@ export class HealthMonitor {
       logger: this.deps.logger,
       probed: (service, result) => this.probeBus.publish({ service, ...result }),
       emit: (event) => {
-        this.deps.logger.info({ event }, 'service_status');
         this.bus.publish(event);
+        this.deps.logger.info({ event }, 'service_status');
       },
     });
   }
