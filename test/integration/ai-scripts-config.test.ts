@@ -1,23 +1,14 @@
 // ai/start_*.sh configuration: --help, the built-in command lines, model and binary lookup,
 // misconfiguration (exit 2, one line), the VRAM check, and timeouts that fit Warden's kill window.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { DEFAULT_SERVICES } from '../../src-shared/config-schema.js';
-import { FIXTURE_BIN, PREFIX, REPO, Sandbox, healthOf, type ScriptResult, type Service } from './ai-scripts-harness.js';
+import { FIXTURE_BIN, PREFIX, REPO, sandboxesPerTest, healthOf, type Sandbox, type ScriptResult, type Service } from '../helpers/ai-scripts-sandbox.js';
 
-let sandboxes: Sandbox[] = [];
-async function sandbox(service: Service): Promise<Sandbox> {
-  const sb = await Sandbox.create(service);
-  sandboxes.push(sb);
-  return sb;
-}
-afterEach(async () => {
-  await Promise.all(sandboxes.map((sb) => sb.cleanup()));
-  sandboxes = [];
-});
+const sandbox = sandboxesPerTest();
 
 const withFixtureBin = (): string => `${FIXTURE_BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`;
 

@@ -1,12 +1,12 @@
 // ai/start_*.sh and ai/stop_*.sh against real stand-in servers: starting, idempotence, the states
 // an existing instance can be in, stopping whole process groups, and the log.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   FAKE_SERVER,
-  Sandbox,
+  sandboxesPerTest,
   ageOf,
   healthOf,
   isAlive,
@@ -15,19 +15,9 @@ import {
   sidOf,
   stdoutMatches,
   waitUntil,
-  type Service,
-} from './ai-scripts-harness.js';
+} from '../helpers/ai-scripts-sandbox.js';
 
-let sandboxes: Sandbox[] = [];
-async function sandbox(service: Service): Promise<Sandbox> {
-  const sb = await Sandbox.create(service);
-  sandboxes.push(sb);
-  return sb;
-}
-afterEach(async () => {
-  await Promise.all(sandboxes.map((sb) => sb.cleanup()));
-  sandboxes = [];
-});
+const sandbox = sandboxesPerTest();
 
 const startHeaders = (log: string): number => log.split('\n').filter((l) => / start_\w+\.sh: starting: /.test(l)).length;
 const childPidIn = (log: string): number => Number(/forked child pid=(\d+)/.exec(log)?.[1]);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Result, type ResultPromise } from 'execa';
+import { afterEach } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const FIXTURES = join(REPO, 'test/fixtures/ai');
@@ -255,4 +256,18 @@ export class Sandbox {
     );
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A `sandbox(service)` factory for a test file: every sandbox it made is cleaned up after each test. */
+export function sandboxesPerTest(): (service: Service) => Promise<Sandbox> {
+  let made: Sandbox[] = [];
+  afterEach(async () => {
+    await Promise.all(made.map((sb) => sb.cleanup()));
+    made = [];
+  });
+  return async (service) => {
+    const sb = await Sandbox.create(service);
+    made.push(sb);
+    return sb;
+  };
 }
