@@ -18,7 +18,8 @@ export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
 /** Kill the process group recorded in a pidfile, if it is still there. */
 export function killFromPidfile(pidfile: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
   const pid = Number(fs.readFileSync(pidfile, { encoding: 'utf8', flag: 'a+' }).trim());
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+  // 0 and 1 would signal our own group or every process: a pidfile never names those.
+  if (!Number.isInteger(pid) || pid <= 1) return false;
   try {
     process.kill(-pid, signal);
     return true;

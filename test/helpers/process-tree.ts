@@ -46,6 +46,8 @@ export async function waitUntil<T>(
 
 /** SIGKILL the process group led by `pid` (what a test started); no error if it is already gone. */
 export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  // kill(0) and kill(-1) would hit our own group or every process: never.
+  if (!Number.isInteger(pid) || pid <= 1) return;
   try {
     process.kill(-pid, signal);
   } catch (err) {
@@ -55,6 +57,7 @@ export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void
 
 /** SIGKILL one process by pid; no error if it is already gone. */
 export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (!Number.isInteger(pid) || pid <= 1) return;
   try {
     process.kill(pid, signal);
   } catch (err) {

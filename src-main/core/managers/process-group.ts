@@ -2,6 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 
 /** Send a signal to every process of a group; false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  // kill(0)/kill(-1) would reach our own group or every process.
+  if (!Number.isInteger(pgid) || pgid <= 1) throw new RangeError(`refusing to signal process group ${pgid}`);
   try {
     process.kill(-pgid, signal);
     return true;

@@ -24,6 +24,12 @@ async function goneGroup(): Promise<number> {
 }
 
 describe('process groups', () => {
+  it('refuses pgid 0 and 1, which would signal our own group or every process', () => {
+    expect(() => signalGroup(0, 'SIGKILL')).toThrow(RangeError);
+    expect(() => signalGroup(1, 'SIGKILL')).toThrow(RangeError);
+    expect(() => signalGroup(Number.NaN, 'SIGKILL')).toThrow(RangeError);
+  });
+
   it('signalGroup reports whether the group still exists', async () => {
     expect(signalGroup(sleeper(), 0)).toBe(true);
     expect(signalGroup(await goneGroup(), 0)).toBe(false);
