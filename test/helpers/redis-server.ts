@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../src-main/demo/shell-words.js';
+import { pollUntil } from './poll.js';
 
 export { freePort };
+export { pollUntil } from './poll.js';
 
 const run = promisify(execFile);
 
@@ -123,13 +125,3 @@ async function isGone(pid: number): Promise<boolean> {
   return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
 }
 
-/** Polls `probe` every 20 ms until it returns a value; fails after a generous deadline. */
-export async function pollUntil<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

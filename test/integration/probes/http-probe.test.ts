@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpProbe, MAX_HEALTH_BODY_BYTES } from '../../../src-main/core/probes/http-probe.js';
 import { normaliseUrl } from '../../../src-main/core/probes/normalise-url.js';
 import type { Probe } from '../../../src-main/core/probes/probe.js';
+import { waitUntil } from '../../helpers/process-tree.js';
 import { freePort } from '../../helpers/redis-server.js';
 import { startStalledListener } from '../../helpers/stalled-listener.js';
 
@@ -203,7 +204,7 @@ describe('HttpProbe: down', () => {
     expect(await probe.check(AbortSignal.abort())).toMatchObject({ state: 'down', reason: 'aborted' });
     const controller = new AbortController();
     const pending = probe.check(controller.signal);
-    await pollUntilTrue(() => paths.length > 0);
+    await waitUntil(() => paths.length > 0);
     controller.abort();
     expect(await pending).toMatchObject({ state: 'down', reason: 'aborted' });
   });
@@ -212,7 +213,7 @@ describe('HttpProbe: down', () => {
     handler = () => {};
     const probe = probeFor('/health', 5000);
     const pending = probe.check();
-    await pollUntilTrue(() => paths.length > 0);
+    await waitUntil(() => paths.length > 0);
     await probe.close();
     expect(await pending).toMatchObject({ state: 'down', reason: 'probe closed' });
     expect(await probe.check()).toMatchObject({ state: 'down', reason: 'probe closed' });
@@ -275,11 +276,3 @@ describe('HttpProbe: connections and URLs', () => {
   });
 });
 
-/** Polls a condition every 10 ms (generous deadline): waits for the server to see the request. */
-async function pollUntilTrue(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition never became true');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
