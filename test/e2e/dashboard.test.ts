@@ -86,7 +86,9 @@ describe('dashboard in Chromium against the real server', () => {
       const pidfile = path.join(dir, `${name}.pid`);
       pidfiles.push(pidfile);
       first.push(await spawnStandIn(['--port', String(port), '--pidfile', pidfile]));
-      services.push({ name, healthUrl: `http://127.0.0.1:${port}/health`, restartCmd: standInCommand({ port, pidfile }), pidfile });
+      // The detector's restart first waits 3 s, so a second "Restart now" surely lands while it runs.
+      const restartCmd = `${name === 'detector' ? 'sleep 3; ' : ''}${standInCommand({ port, pidfile })}`;
+      services.push({ name, healthUrl: `http://127.0.0.1:${port}/health`, restartCmd, pidfile });
     }
     const config = configSchema.parse({ healthCheckInterval: 0.5, serviceBackoffBase: 0.5, serviceMaxRetries: 3, resetAfter: 1, services });
     const configFile = path.join(dir, 'config.json');
@@ -153,7 +155,7 @@ describe('dashboard in Chromium against the real server', () => {
 
   it('a "Restart now" while a restart is running shows the server\'s 409 message on the card', async () => {
     await card('detector').getByRole('button', { name: 'Restart now' }).click();
-    // The first restart takes seconds (a node process starts); a second request is refused as busy.
+    // The first restart takes over 3 s (see the detector's restartCmd); a second request is refused as busy.
     await page.waitForFunction(() => document.querySelector('article[data-service="detector"]')?.getAttribute('data-status') === 'restarting', null, WAIT);
     await card('detector').getByRole('button', { name: 'Restart now' }).click();
     await page.waitForFunction(
