@@ -156,7 +156,8 @@ export class Sandbox {
       [`${p}_LOG`]: this.log,
       [`${p}_STARTUP_TIMEOUT`]: '30',
       [`${p}_STOP_GRACE`]: '2',
-      [`${p}_HEALTH_TIMEOUT`]: '1',
+      // Generous: a slow curl on a loaded machine must not read as "hung" (the hung test sets 1 s).
+      [`${p}_HEALTH_TIMEOUT`]: '5',
       ...extra,
     };
   }

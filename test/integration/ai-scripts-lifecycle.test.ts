@@ -141,12 +141,12 @@ describe('start: an instance that is already there', () => {
 
   it('replaces a hung instance (no answer within _HEALTH_TIMEOUT), SIGKILLing it when it ignores SIGTERM', async () => {
     const sb = await sandbox('nemotron');
-    const hung = await sb.script('start', { ...sb.fakeCmd('--hang --ignore-term'), NEMOTRON_STARTUP_TIMEOUT: '2' });
+    const hung = await sb.script('start', { ...sb.fakeCmd('--hang --ignore-term'), NEMOTRON_STARTUP_TIMEOUT: '2', NEMOTRON_HEALTH_TIMEOUT: '1' });
     expect(hung.exitCode).toBe(1);
     const old = await sb.pidfilePid();
     expect(isAlive(old!)).toBe(true);
 
-    const r = await sb.script('start', { ...sb.fakeCmd(), NEMOTRON_STOP_GRACE: '1' });
+    const r = await sb.script('start', { ...sb.fakeCmd(), NEMOTRON_STOP_GRACE: '1', NEMOTRON_HEALTH_TIMEOUT: '1' });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/not healthy \(no answer within 1 s\): replacing it/);
     expect(r.stdout).toMatch(/sending SIGKILL/);

@@ -119,8 +119,10 @@ describe('warden serve', () => {
     const res = await request(`${base}/api/demo/rtdetr/crash`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(res.statusCode).toBe(202);
     await res.body.dump();
-    const back = await waitUntil(async () => (await status(base, token)).find((s) => s.service === 'rtdetr' && s.status === 'healthy' && s.restarts >= 1), { timeoutMs: 40_000 });
-    expect(back.message).toBe('Service restarted successfully');
+    await waitUntil(async () => (await status(base, token)).find((s) => s.service === 'rtdetr' && s.status === 'healthy' && s.restarts >= 1), { timeoutMs: 40_000 });
+    const history = await request(`${base}/api/services/rtdetr/history`, { headers: { authorization: `Bearer ${token}` } });
+    const { events } = (await history.body.json()) as { events: { status: string; message: string; previous: string }[] };
+    expect(events.at(-1)).toMatchObject({ status: 'healthy', previous: 'restarting', message: 'Service restarted successfully' });
     // The user's config file never receives the demo's services.
     expect(JSON.parse(await fs.readFile(file, 'utf8')).services).toEqual([]);
   });
@@ -130,7 +132,7 @@ describe('the real bin', () => {
   it('stops on SIGTERM with exit 0, leaving no process of an in-flight restart behind', async () => {
     const marker = path.join(dir, 'restart.pid');
     const file = await writeConfig([{ name: 'hang', healthUrl: 'tcp://127.0.0.1:1', restartCmd: `echo $$ > '${marker}'; sleep 1000 & sleep 1000; wait`, serviceBackoffBase: 0 }]);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/warden.ts', 'serve', '--config', file, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/warden.ts', 'serve', '--config', file, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     stops.push(async () => killGroup(child.pid!));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 async function watch(service: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const config = configSchema.parse({ healthCheckInterval: 0.3, serviceHealthTimeout: 1, serviceBackoffBase: 0.2, services: [{ name: 'svc', ...service }], ...extra });
+  const config = configSchema.parse({ healthCheckInterval: 0.3, serviceHealthTimeout: 5, serviceBackoffBase: 0.2, services: [{ name: 'svc', ...service }], ...extra });
   warden = await createWarden(config, { logger: silentLogger(), configFile: null, dataDir: dir });
   const events: ServiceStatusEvent[] = [];
   warden.monitor.subscribe((e) => void events.push(e));
@@ -60,7 +60,8 @@ describe('recovery of real services', () => {
   });
 
   it('never restarts an LLM that answers 503 "Loading model", and reports it healthy once loaded', async () => {
-    const llm = await spawnStandIn(['--kind', 'llm', '--load-seconds', '2']);
+    // Long enough that the first probe surely lands while it is still loading.
+    const llm = await spawnStandIn(['--kind', 'llm', '--load-seconds', '8']);
     cleanup.push(() => llm.kill('SIGKILL'));
     const w = await watch({ healthUrl: llm.healthUrl, restartCmd: 'exit 1', startupTimeout: 60 });
     await waitUntil(() => w.statuses().at(-1) === 'healthy', { timeoutMs: 30_000 });

@@ -117,12 +117,12 @@ describe('RedisProbe against a real redis-server', () => {
     expect(await redisCommands(first.port, [['DEBUG', 'POPULATE', '20000'], ['SAVE']])).toEqual(['+OK', '+OK']);
     await first.stop({ keepDir: true });
     redises.splice(redises.indexOf(first), 1);
-    // Slowed-down loading (50 µs a key, events every KiB) keeps -LOADING observable for a while.
+    // Slowed-down loading (200 µs a key, events every KiB): -LOADING stays observable for seconds.
     const loading = await redis({
       port: first.port,
       dir: first.dir,
       waitFor: 'listening',
-      extraArgs: ['--key-load-delay', '50', '--loading-process-events-interval-bytes', '1024'],
+      extraArgs: ['--key-load-delay', '200', '--loading-process-events-interval-bytes', '1024'],
     });
     const probe = probeFor(loading.url);
     const seen = await pollUntil(async () => {
@@ -147,8 +147,8 @@ describe('RedisProbe against scripted stand-ins', () => {
         socket.write('+PONG\r\n');
       });
     });
-    const probe = probeFor(`redis://127.0.0.1:${server.port}`, 300);
-    expect(await probe.check()).toMatchObject({ state: 'down', reason: 'timeout after 300 ms' });
+    const probe = probeFor(`redis://127.0.0.1:${server.port}`, 1000);
+    expect(await probe.check()).toMatchObject({ state: 'down', reason: 'timeout after 1000 ms' });
     expect(await probe.check()).toMatchObject({ state: 'up', reason: 'PONG' });
     expect(server.connections()).toBe(2);
   });

@@ -113,7 +113,7 @@ describe('WebSocket stream', () => {
   });
 
   it('pings every pingMs and drops a peer that does not answer', async () => {
-    t = await startTestServer({ pingMs: 50 });
+    t = await startTestServer({ pingMs: 300 });
     const silent = await openWs(t.server.port, TEST_TOKEN, { autoPong: false });
     const lively = await openWs(t.server.port);
     let pings = 0;
