@@ -3,15 +3,8 @@
 # and waits until it is. Warden's default restart command for "rtdetr". See ai/README.md.
 set -euo pipefail
 
-SVC_PREFIX=RTDETR
-SVC_NAME=rtdetr
-SVC_TITLE="RT-DETRv2 detector"
-SVC_DEFAULT_PORT=8090
-# Loads its model for 60-90 s before it binds the port; Warden's default restartTimeout is 150.
-SVC_DEFAULT_STARTUP_TIMEOUT=120
-# Its /health answers 200 even when the model failed to load: healthy needs status "healthy".
-SVC_STRICT_STATUS=1
-
+# shellcheck source=ai/lib/rtdetr.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/rtdetr.sh"
 # shellcheck source=ai/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 

@@ -3,14 +3,8 @@
 # until it is. Warden's default restart command for "nemotron". See ai/README.md.
 set -euo pipefail
 
-SVC_PREFIX=NEMOTRON
-SVC_NAME=nemotron
-SVC_TITLE="Nemotron (llama-server)"
-SVC_DEFAULT_PORT=8091
-# A 30B model loads in 60-90 s, longer from a cold disk; Warden's default restartTimeout is 330.
-SVC_DEFAULT_STARTUP_TIMEOUT=300
-SVC_STRICT_STATUS=0
-
+# shellcheck source=ai/lib/nemotron.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/nemotron.sh"
 # shellcheck source=ai/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 

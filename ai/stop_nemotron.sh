@@ -3,12 +3,8 @@
 # whole process groups. For the tray's Stop action and the tests. See ai/README.md.
 set -euo pipefail
 
-SVC_PREFIX=NEMOTRON
-SVC_NAME=nemotron
-SVC_TITLE="Nemotron (llama-server)"
-SVC_DEFAULT_PORT=8091
-SVC_DEFAULT_STARTUP_TIMEOUT=300
-
+# shellcheck source=ai/lib/nemotron.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/nemotron.sh"
 # shellcheck source=ai/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
