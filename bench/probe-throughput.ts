@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { HttpProbe } from '../src-main/core/probes/http-probe.js';
-import { normaliseUrl } from '../src-main/core/probes/normalise-url.js';
+import { normaliseUrl } from '../src-shared/health-url.js';
 
 const SERVICES = Number(process.argv[2] ?? 200);
 const SECONDS = Number(process.argv[3] ?? 10);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseHealthUrl } from './health-url.js';
 import { TIMING_KEYS, type TimingKey } from './timing-keys.js';
 
 export { TIMING_KEYS, type TimingKey };
@@ -19,7 +20,6 @@ const timingShape = {
   failedRetryInterval: seconds('nonnegative'),
 };
 
-export const HEALTH_URL_RE = /^(https?:\/\/[^\s/]+.*|redis:\/\/[^\s]+|tcp:\/\/[^\s/]+:\d+\/?|docker:\/\/[^\s/]+)$/i;
 export const SERVICE_NAME_RE = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /** Zod error text that tells a missing field from one of the wrong type. */
@@ -29,10 +29,17 @@ const required = (what: string) => (issue: { input: unknown }) =>
 const serviceSchema = z.strictObject(
   {
   name: z.string({ error: required('a name') }).regex(SERVICE_NAME_RE, { error: 'must match ^[a-z][a-z0-9_-]{0,31}$' }),
-  healthUrl: z.string({ error: required('a health URL') }).regex(HEALTH_URL_RE, {
-    error: 'must be http(s)://, redis://, tcp://host:port or docker://container',
+  // The probes' own parser (CONTRACT §9.10): what validates can be probed.
+  healthUrl: z.string({ error: required('a health URL') }).superRefine((url, ctx) => {
+    try {
+      parseHealthUrl(url);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
   }),
   restartCmd: z.string({ error: required('a shell command, or null for monitor only') }).min(1, { error: 'must not be empty (use null for monitor only)' }).nullable(),
+  /** Shell strategy: run before restartCmd on a manual restart, so a healthy instance is really replaced (CONTRACT §9.8). */
+  stopCmd: z.string().min(1, { error: 'must not be empty (leave it out for none)' }).optional(),
   container: z.string().min(1, { error: 'must not be empty' }).optional(),
   /** Optional pidfile of a shell-managed service: its death is noticed without waiting for a probe. */
   pidfile: z.string().min(1).optional(),
@@ -43,6 +50,7 @@ const serviceSchema = z.strictObject(
   name: z.ZodString;
   healthUrl: z.ZodString;
   restartCmd: z.ZodNullable<z.ZodString>;
+  stopCmd: z.ZodOptional<z.ZodString>;
   container: z.ZodOptional<z.ZodString>;
   pidfile: z.ZodOptional<z.ZodString>;
   restartWhenStopped: z.ZodOptional<z.ZodBoolean>;
@@ -56,6 +64,8 @@ export const DEFAULT_SERVICES = [
     name: 'rtdetr',
     healthUrl: 'http://127.0.0.1:8090/health',
     restartCmd: './ai/start_detector.sh',
+    // A manual restart stops a healthy instance first; the start script alone would keep it.
+    stopCmd: './ai/stop_detector.sh',
     container: 'rtdetr',
     // The detector loads its model before binding (60–90 s): the start script waits up to 120 s,
     // so the kill window must be wider than that.
@@ -66,6 +76,7 @@ export const DEFAULT_SERVICES = [
     name: 'nemotron',
     healthUrl: 'http://127.0.0.1:8091/health',
     restartCmd: './ai/start_nemotron.sh',
+    stopCmd: './ai/stop_nemotron.sh',
     container: 'nemotron',
     startupTimeout: 300,
     // start_nemotron.sh waits up to 300 s for a 30B model: never kill it at 60 s.

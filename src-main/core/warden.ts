@@ -3,14 +3,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
-import type { WardenConfig } from '../../src-shared/config-schema.js';
+import { resolveService, type WardenConfig } from '../../src-shared/config-schema.js';
 import { saveConfig } from './config/config-file.js';
 import { EventJournal } from './journal/event-journal.js';
 import { DockerServiceManager } from './managers/docker-service-manager.js';
 import type { ServiceManager } from './managers/service-manager.js';
 import { ShellServiceManager } from './managers/shell-service-manager.js';
 import type { Clock } from './monitor/clock.js';
-import { HealthMonitor } from './monitor/health-monitor.js';
+import { HealthMonitor, type ServiceRuntime } from './monitor/health-monitor.js';
 import { ProbeRegistry } from './probes/probe-registry.js';
 import { DockerEventWatcher } from './managers/docker-events.js';
 import { SignalHub } from './signals/signal-hub.js';
@@ -72,23 +72,28 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   let config = overlay(initial);
   const logger = deps.logger;
   const probes = new ProbeRegistry();
-  const workingDir = () => config.workingDir ?? deps.defaultWorkingDir ?? findAiRoot();
   const managers = new Map<string, ServiceManager>();
   const intents = new StopIntents();
   const build =
     deps.createManager ??
     ((type, ctx) =>
       type === 'docker' ? new DockerServiceManager({ probes: ctx.probes, logger, intents, docker: deps.docker }) : new ShellServiceManager({ probes: ctx.probes, workingDir: ctx.workingDir, logger }));
-  // Each strategy is built once and kept, so a shell↔docker switch never cuts an in-flight restart.
-  const getManager = (): ServiceManager => {
-    const key = `${config.serviceManagerType}:${workingDir()}`;
-    let m = managers.get(key);
-    if (!m) managers.set(key, (m = build(config.serviceManagerType, { probes, workingDir: workingDir() })));
-    return m;
+  // Looked up once: a file-system walk, never on the probe path.
+  let aiRoot: string | undefined;
+  /**
+   * Each service with the strategy that acts on it, resolved once per config apply. Strategies are
+   * built once per kind and folder and kept, so a shell↔docker switch never cuts an in-flight restart.
+   */
+  const runtimes = (cfg: WardenConfig): ServiceRuntime[] => {
+    const workingDir = cfg.workingDir ?? deps.defaultWorkingDir ?? (aiRoot ??= findAiRoot());
+    const key = `${cfg.serviceManagerType}:${workingDir}`;
+    let manager = managers.get(key);
+    if (!manager) managers.set(key, (manager = build(cfg.serviceManagerType, { probes, workingDir })));
+    return cfg.services.map((s) => ({ svc: resolveService(cfg, s), manager }));
   };
 
   const journal = await EventJournal.open(deps.dataDir, { logger });
-  const monitor = new HealthMonitor({ config, getManager, logger, clock: deps.clock });
+  const monitor = new HealthMonitor({ services: runtimes(config), logger, clock: deps.clock });
   monitor.subscribe((event) => {
     void journal.append(event);
   });
@@ -96,6 +101,30 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     dockerEvents: () => new DockerEventWatcher({ docker: deps.docker }),
     onContainerEvent: (e) => intents.record(e),
   });
+  // A service that just came back gets its watch connection at once, not on its retry backoff.
+  monitor.subscribe((event) => {
+    if (event.status === 'healthy') signals.rearm(event.service);
+  });
+
+  // Settings apply one at a time, in order (§9.4): two saves close together never interleave.
+  let queue: Promise<unknown> = Promise.resolve();
+  let stopping = false;
+  const applySettings = async (next: WardenConfig): Promise<void> => {
+    if (stopping) throw new Error('Warden is stopping: settings not applied');
+    // Everything that can refuse runs before anything changes: the overlay (ConfigError) and the plan.
+    const effective = overlay(next);
+    const plan = runtimes(effective);
+    if (deps.configFile) await saveConfig(deps.configFile, next);
+    const switched = effective.serviceManagerType !== config.serviceManagerType;
+    const removed = config.services.filter((s) => !effective.services.some((n) => n.name === s.name));
+    settings = next;
+    config = effective;
+    // One synchronous step: monitor, signals and probes all show this config together.
+    monitor.apply(plan);
+    signals.apply(effective);
+    for (const s of removed) void probes.forget(s.name);
+    logger.info({ serviceManagerType: effective.serviceManagerType, switched }, 'settings applied');
+  };
 
   return {
     monitor,
@@ -104,17 +133,10 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     signals,
     config: () => config,
     settings: () => settings,
-    async updateConfig(next) {
-      const effective = overlay(next);
-      if (deps.configFile) await saveConfig(deps.configFile, next);
-      const switched = effective.serviceManagerType !== config.serviceManagerType;
-      const removed = config.services.filter((s) => !effective.services.some((n) => n.name === s.name));
-      settings = next;
-      config = effective;
-      await monitor.applyConfig(effective);
-      signals.apply(effective);
-      for (const s of removed) probes.forget(s.name);
-      logger.info({ serviceManagerType: effective.serviceManagerType, switched }, 'settings applied');
+    updateConfig(next) {
+      const run = queue.then(() => applySettings(next));
+      queue = run.catch(() => undefined);
+      return run;
     },
     start() {
       logger.info({ services: config.services.map((s) => s.name), strategy: config.serviceManagerType }, 'warden started');
@@ -122,6 +144,8 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
       signals.apply(config);
     },
     async stop() {
+      stopping = true;
+      await queue; // a save in progress lands (or fails) before the monitor stops
       signals.stop();
       await monitor.stop();
       await Promise.all([...managers.values()].map((m) => m.close()));

@@ -1,5 +1,5 @@
 import type { ResolvedService } from '../../src-shared/config-schema.js';
-import type { RestartResult, ServiceManager } from '../../src-main/core/managers/service-manager.js';
+import type { RestartOptions, RestartResult, ServiceManager } from '../../src-main/core/managers/service-manager.js';
 import type { ProbeResult, ProbeState } from '../../src-main/core/probes/probe.js';
 
 /**
@@ -15,25 +15,36 @@ export class ScriptedManager implements ServiceManager {
   /** How long each probe of a service takes (fake-timer milliseconds; default 0). */
   probeDelay = new Map<string, number>();
   readonly probes: { service: string; at: number }[] = [];
-  readonly restarts: { service: string; at: number }[] = [];
+  readonly restarts: { service: string; at: number; manual: boolean }[] = [];
 
   set(name: string, state: ProbeState | (() => ProbeState)): void {
     this.health.set(name, state);
   }
 
-  async checkHealth(svc: ResolvedService): Promise<ProbeResult> {
-    this.probes.push({ service: svc.name, at: Date.now() });
+  /** Latency is the (fake) time the probe took. */
+  async checkHealth(svc: ResolvedService, signal?: AbortSignal): Promise<ProbeResult> {
+    const started = Date.now();
+    this.probes.push({ service: svc.name, at: started });
     const delay = this.probeDelay.get(svc.name);
-    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    // Like the real probes, an abort ends the wait at once.
+    if (delay) await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+    if (signal?.aborted) return { state: 'down', reason: 'aborted', latencyMs: Date.now() - started };
     const h = this.health.get(svc.name) ?? 'up';
     const state = typeof h === 'function' ? h() : h;
-    if (state === 'up') return { state, reason: 'HTTP 200', latencyMs: 3 };
-    if (state === 'loading') return { state, reason: 'Loading model', latencyMs: 2 };
-    return { state, reason: 'connection refused', latencyMs: 1 };
+    const latencyMs = Date.now() - started;
+    if (state === 'up') return { state, reason: 'HTTP 200', latencyMs };
+    if (state === 'loading') return { state, reason: 'Loading model', latencyMs };
+    return { state, reason: 'connection refused', latencyMs };
   }
 
-  async restart(svc: ResolvedService, signal?: AbortSignal): Promise<RestartResult> {
-    this.restarts.push({ service: svc.name, at: Date.now() });
+  async restart(svc: ResolvedService, signal?: AbortSignal, opts: RestartOptions = {}): Promise<RestartResult> {
+    this.restarts.push({ service: svc.name, at: Date.now(), manual: opts.manual === true });
     const custom = this.onRestart.get(svc.name);
     if (custom) return custom(svc, signal);
     this.health.set(svc.name, 'up');

@@ -87,6 +87,12 @@ export function nextEvent(warden: Warden, pred: (e: ServiceStatusEvent) => boole
   });
 }
 
+/** Resolves once the service has this status: at once if it already has it, else on its event. */
+export function untilStatus(warden: Warden, service: string, status: ServiceStatusEvent['status']): Promise<void> {
+  if (warden.monitor.state(service)?.status === status) return Promise.resolve();
+  return nextEvent(warden, (e) => e.service === service && e.status === status).then(() => undefined);
+}
+
 /** A raw HTTP answer. */
 export interface RawResponse {
   status: number;

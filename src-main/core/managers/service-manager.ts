@@ -6,13 +6,20 @@ export type RestartResult =
   | { ok: true; output: string }
   | { ok: false; reason: string; output: string; exitCode: number | null; signal: string | null; timedOut: boolean };
 
+export interface RestartOptions {
+  manual?: boolean;
+}
+
 /** The design's strategy (a2v.1): how a service is checked and brought back. */
 export interface ServiceManager {
   readonly type: 'shell' | 'docker';
   /** Health per the strategy: the URL probe, or for docker:// the container's own state. */
   checkHealth(service: ResolvedService, signal?: AbortSignal): Promise<ProbeResult>;
-  /** Restart; resolves (never rejects) when the command/API call has finished or timed out. */
-  restart(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult>;
+  /**
+   * Restart; resolves (never rejects) when the command/API call has finished or timed out.
+   * `manual`: asked for by a person, so it must really restart, also a healthy instance (§9.8).
+   */
+  restart(service: ResolvedService, signal?: AbortSignal, opts?: RestartOptions): Promise<RestartResult>;
   /** Stop whatever the manager holds open (pools, event streams). */
   close(): Promise<void>;
 }

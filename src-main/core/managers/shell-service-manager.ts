@@ -4,7 +4,7 @@ import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { Probe, ProbeResult } from '../probes/probe.js';
 import { OutputTail } from './output-tail.js';
 import { stopGroup } from './process-group.js';
-import type { RestartResult, ServiceManager } from './service-manager.js';
+import type { RestartOptions, RestartResult, ServiceManager } from './service-manager.js';
 
 /** What the shell strategy needs: a probe per service and where commands run. */
 export interface ShellServiceManagerOptions {
@@ -46,15 +46,18 @@ export class ShellServiceManager implements ServiceManager {
     return this.#opts.probes.get(service).check(signal);
   }
 
-  /** Run `restartCmd`; never rejects. Timeout or abort kills the command's whole process group. */
-  async restart(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult> {
+  /**
+   * Run `restartCmd` (after `stopCmd` on a manual restart, when set); never rejects. Both share
+   * the `restartTimeout` budget; timeout or abort kills the running command's whole process group.
+   */
+  async restart(service: ResolvedService, signal?: AbortSignal, opts: RestartOptions = {}): Promise<RestartResult> {
     if (service.restartCmd === null) return failure('restartCmd is null (monitor only)');
     if (this.#closed) return failure('aborted (manager closed)');
     if (signal?.aborted) return failure('aborted');
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const run = this.#run(service, service.restartCmd, controller.signal);
+    const run = this.#stopThenStart(service, service.restartCmd, opts.manual === true ? service.stopCmd : undefined, controller.signal);
     this.#inFlight.set(controller, run);
     try {
       return await run;
@@ -73,7 +76,20 @@ export class ShellServiceManager implements ServiceManager {
     this.#lingering.clear();
   }
 
-  async #run(service: ResolvedService, cmd: string, signal: AbortSignal): Promise<RestartResult> {
+  async #stopThenStart(service: ResolvedService, start: string, stop: string | undefined, signal: AbortSignal): Promise<RestartResult> {
+    const deadline = Date.now() + service.restartTimeout * 1000;
+    if (stop === undefined) return this.#run(service, start, signal, deadline);
+    const stopped = await this.#run(service, stop, signal, deadline);
+    if (!stopped.ok) return { ...stopped, reason: `stop command failed: ${stopped.reason}` };
+    const started = await this.#run(service, start, signal, deadline);
+    // One tail for both, the start's last: that is what a person reads first.
+    const output = new OutputTail(OUTPUT_TAIL_BYTES);
+    output.push(`${stopped.output}\n`);
+    output.push(started.output);
+    return { ...started, output: output.toString() };
+  }
+
+  async #run(service: ResolvedService, cmd: string, signal: AbortSignal, deadline: number): Promise<RestartResult> {
     const tail = new OutputTail(OUTPUT_TAIL_BYTES);
     // The command is the user's own config string, passed whole as one argument: nothing is interpolated.
     const child = execa('/bin/sh', ['-c', cmd], {
@@ -121,7 +137,7 @@ export class ShellServiceManager implements ServiceManager {
       );
     };
     // setTimeout fires at once beyond 2^31-1 ms (~24.8 days): clamp rather than kill at once.
-    const timer = setTimeout(() => stop('timeout'), Math.min(service.restartTimeout * 1000, 2 ** 31 - 1));
+    const timer = setTimeout(() => stop('timeout'), Math.min(Math.max(0, deadline - Date.now()), 2 ** 31 - 1));
     const onAbort = () => stop('aborted');
     signal.addEventListener('abort', onAbort, { once: true });
 

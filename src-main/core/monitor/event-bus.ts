@@ -1,16 +1,21 @@
 import type { Logger } from 'pino';
 
-/** A subscriber; may be async. One that throws or rejects is logged and dropped. */
+/** A subscriber; may be async. */
 export type Listener<T> = (event: T) => void | Promise<void>;
 
 /**
- * Typed fan-out that can never be stopped by a subscriber: a failing subscriber (closed socket,
- * full disk) is logged and removed, and the publisher carries on (CONTRACT §4).
+ * Typed fan-out in which subscribers are isolated (CONTRACT §4, §9.9): one that throws or rejects
+ * loses that event for itself, and it is logged; it stays subscribed, and neither the publisher
+ * nor any other subscriber is affected.
  */
 export class EventBus<T> {
   private readonly listeners = new Set<Listener<T>>();
 
-  constructor(private readonly logger: Logger) {}
+  /** `what` names the events in the log ("service_status", "probe"). */
+  constructor(
+    private readonly logger: Logger,
+    private readonly what = 'event',
+  ) {}
 
   /** Subscribe; returns the unsubscribe function. */
   subscribe(listener: Listener<T>): () => void {
@@ -27,16 +32,15 @@ export class EventBus<T> {
       try {
         const result = listener(event);
         if (result && typeof (result as Promise<void>).then === 'function') {
-          (result as Promise<void>).catch((err: unknown) => this.drop(listener, err));
+          (result as Promise<void>).catch((err: unknown) => this.failed(err));
         }
       } catch (err) {
-        this.drop(listener, err);
+        this.failed(err);
       }
     }
   }
 
-  private drop(listener: Listener<T>, err: unknown): void {
-    this.listeners.delete(listener);
-    this.logger.error({ err }, 'subscriber failed and was dropped');
+  private failed(err: unknown): void {
+    this.logger.error({ err, what: this.what }, 'a subscriber failed on an event; it stays subscribed');
   }
 }

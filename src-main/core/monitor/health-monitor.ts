@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
-import { resolveService, type WardenConfig } from '../../../src-shared/config-schema.js';
 import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
-import type { ServiceManager } from '../managers/service-manager.js';
 import type { ProbeResult } from '../probes/probe.js';
 import { systemClock, type Clock } from './clock.js';
 import { EventBus, type Listener } from './event-bus.js';
-import { ServiceWatcher, type ActionResult } from './service-watcher.js';
+import type { ActionResult } from './machine.js';
+import { ServiceRunner, type ServiceRuntime } from './runner.js';
+
+export type { ServiceRuntime } from './runner.js';
+export type { ActionResult } from './machine.js';
 
 export interface HealthMonitorDeps {
-  config: WardenConfig;
-  /** The current strategy; looked up at each step so a shell↔docker switch applies live. */
-  getManager(): ServiceManager;
+  /** The services to watch, each with the strategy that acts on it (resolved once per config apply). */
+  services: ServiceRuntime[];
   logger: Logger;
   clock?: Clock;
 }
@@ -18,21 +19,21 @@ export interface HealthMonitorDeps {
 /** One probe's result, tagged with its service. */
 export type ProbeEvent = ProbeResult & { service: string };
 
-/** The design's ServiceHealthMonitor (a2v.2): one independent watcher per configured service. */
+/** The design's ServiceHealthMonitor (a2v.2): one independent state machine per configured service. */
 export class HealthMonitor {
-  private readonly watchers = new Map<string, ServiceWatcher>();
+  private runners = new Map<string, ServiceRunner>();
+  /** Removed services whose restart in flight is allowed to finish (§9.4), by name. */
+  private readonly retiring = new Map<string, { runner: ServiceRunner; done: Promise<void> }>();
   private readonly bus: EventBus<ServiceStatusEvent>;
   private readonly probeBus: EventBus<ProbeEvent>;
   private readonly clock: Clock;
-  private running = false;
-  private config: WardenConfig;
+  private phase: 'new' | 'running' | 'stopped' = 'new';
 
   constructor(private readonly deps: HealthMonitorDeps) {
     this.clock = deps.clock ?? systemClock;
-    this.bus = new EventBus(deps.logger);
-    this.probeBus = new EventBus(deps.logger);
-    this.config = deps.config;
-    for (const svc of deps.config.services) this.watchers.set(svc.name, this.makeWatcher(svc.name));
+    this.bus = new EventBus(deps.logger, 'service_status');
+    this.probeBus = new EventBus(deps.logger, 'probe');
+    for (const rt of deps.services) this.runners.set(rt.svc.name, this.makeRunner(rt));
   }
 
   /** Subscribe to every `service_status` event; returns the unsubscribe function. */
@@ -46,88 +47,96 @@ export class HealthMonitor {
   }
 
   start(): void {
-    this.running = true;
-    for (const w of this.watchers.values()) w.start();
+    if (this.phase !== 'new') return;
+    this.phase = 'running';
+    for (const r of this.runners.values()) r.start();
   }
 
+  /** Stop every service: probes and restarts in flight are aborted (process groups killed). */
   async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all([...this.watchers.values()].map((w) => w.stop()));
+    this.phase = 'stopped';
+    const all = [...this.runners.values(), ...[...this.retiring.values()].map((r) => r.runner)];
+    await Promise.all(all.map((r) => r.stop()));
   }
 
   /** States in config order. */
   states(): ServiceState[] {
-    return [...this.watchers.values()].map((w) => w.state());
+    return [...this.runners.values()].map((r) => r.view());
   }
 
   state(name: string): ServiceState | undefined {
-    return this.watchers.get(name)?.state();
+    return this.runners.get(name)?.view();
   }
 
   has(name: string): boolean {
-    return this.watchers.has(name);
+    return this.runners.has(name);
+  }
+
+  /** The runner of a service (tests and diagnostics). */
+  runner(name: string): ServiceRunner | undefined {
+    return this.runners.get(name);
   }
 
   /** A manual action; undefined when no such service. */
   act(name: string, action: ServiceAction): ActionResult | undefined {
-    const w = this.watchers.get(name);
-    if (!w) return undefined;
+    const r = this.runners.get(name);
+    if (!r) return undefined;
     this.deps.logger.info({ service: name, action }, 'manual action');
-    switch (action) {
-      case 'restart':
-        return w.restartNow();
-      case 'pause':
-        return w.pause();
-      case 'resume':
-        return w.resume();
-      case 'reset':
-        return w.reset();
-    }
+    return r.act(action);
   }
 
   /** An outside signal (Docker event, closed watch connection, dead pid): probe that service now. */
   trigger(name: string): void {
-    this.watchers.get(name)?.trigger();
+    this.runners.get(name)?.trigger();
   }
 
   /** Probe every service now (e.g. after the machine resumes from sleep). */
   triggerAll(): void {
-    for (const w of this.watchers.values()) w.trigger();
+    for (const r of this.runners.values()) r.trigger();
   }
 
-  /** Apply a new config live: watchers are added, removed or updated in place (state kept). */
-  async applyConfig(config: WardenConfig): Promise<void> {
-    this.config = config;
-    const wanted = new Set(config.services.map((s) => s.name));
-    const removed = [...this.watchers.entries()].filter(([name]) => !wanted.has(name));
-    for (const [name] of removed) this.watchers.delete(name);
-    await Promise.all(removed.map(([, w]) => w.stop()));
-
-    const next = new Map<string, ServiceWatcher>();
-    for (const svc of config.services) {
-      const existing = this.watchers.get(svc.name);
-      if (existing) existing.update(resolveService(config, svc));
-      const w = existing ?? this.makeWatcher(svc.name);
-      if (!existing && this.running) w.start();
-      next.set(svc.name, w);
+  /**
+   * Apply a new set of services in one synchronous step (§9.4): new ones start, kept ones take
+   * their new settings (state kept), removed ones are retired — nothing new starts for them, and a
+   * restart they have in flight finishes (a re-added service of that name waits for it).
+   */
+  apply(services: ServiceRuntime[]): void {
+    const next = new Map<string, ServiceRunner>();
+    for (const rt of services) {
+      const name = rt.svc.name;
+      const existing = this.runners.get(name);
+      if (existing) {
+        existing.update(rt);
+        next.set(name, existing);
+        continue;
+      }
+      const runner = this.makeRunner(rt);
+      next.set(name, runner);
+      if (this.phase === 'running') runner.start();
     }
-    this.watchers.clear();
-    for (const [k, v] of next) this.watchers.set(k, v);
+    for (const [name, runner] of this.runners) {
+      if (next.has(name)) continue;
+      // An earlier runner of this name may still be finishing a restart too: wait for both.
+      const earlier = this.retiring.get(name)?.done;
+      const done = Promise.all([earlier, runner.retire()]).then(() => {
+        if (this.retiring.get(name)?.runner === runner) this.retiring.delete(name);
+      });
+      this.retiring.set(name, { runner, done });
+    }
+    this.runners = next;
   }
 
-  private makeWatcher(name: string): ServiceWatcher {
-    const svc = this.config.services.find((s) => s.name === name);
-    /* c8 ignore next -- callers only pass configured names */
-    if (!svc) throw new Error(`unknown service ${name}`);
-    return new ServiceWatcher(resolveService(this.config, svc), {
+  private makeRunner(rt: ServiceRuntime): ServiceRunner {
+    const name = rt.svc.name;
+    return new ServiceRunner(rt, {
       clock: this.clock,
-      getManager: this.deps.getManager,
       logger: this.deps.logger,
       probed: (service, result) => this.probeBus.publish({ service, ...result }),
       emit: (event) => {
         this.bus.publish(event);
         this.deps.logger.info({ event }, 'service_status');
       },
+      restartGate: () => this.retiring.get(name)?.done ?? Promise.resolve(),
     });
   }
 }

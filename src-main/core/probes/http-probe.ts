@@ -4,7 +4,7 @@ import type { Probe, ProbeResult } from './probe.js';
 import { startDeadline } from './deadline.js';
 import { describeNetworkError, probeResult } from './probe-result.js';
 import { judgeHttpResponse } from './judge-http-response.js';
-import { requestTarget } from './normalise-url.js';
+import { requestTarget } from '../../../src-shared/health-url.js';
 
 /** Bodies beyond this are cut: a health answer is small, and a probe must not buffer a stream. */
 export const MAX_HEALTH_BODY_BYTES = 64 * 1024;

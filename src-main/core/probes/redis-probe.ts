@@ -3,27 +3,10 @@ import { performance } from 'node:perf_hooks';
 import type { Probe, ProbeResult, ProbeState } from './probe.js';
 import { startDeadline } from './deadline.js';
 import { describeNetworkError, probeResult } from './probe-result.js';
-
-/** Where and how to reach one Redis, parsed from `redis://[[user]:password@]host[:port][/db]`. */
-export interface RedisTarget {
-  host: string;
-  port: number;
-  username?: string;
-  password?: string;
-}
+import type { RedisTarget } from '../../../src-shared/health-url.js';
 
 /** A reply line longer than this is not Redis answering AUTH/PING: give up on the stream. */
 const MAX_REPLY_BYTES = 4096;
-
-/** Parses a redis:// URL (password and user percent-decoded; default port 6379; db ignored: PING is server-wide). */
-export function parseRedisUrl(raw: string): RedisTarget {
-  const url = new URL(raw);
-  const target: RedisTarget = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port ? Number(url.port) : 6379 };
-  if (!target.host) throw new TypeError(`redis URL has no host: ${raw}`);
-  if (url.password) target.password = decodeURIComponent(url.password);
-  if (url.username && url.password) target.username = decodeURIComponent(url.username);
-  return target;
-}
 
 /** The check in flight: how many reply lines it waits for, and how to end it. */
 interface Exchange {

@@ -3,20 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Probe, ProbeResult, ProbeState } from './probe.js';
 import { startDeadline } from './deadline.js';
 import { describeNetworkError, probeResult } from './probe-result.js';
-
-/** Host and port of a `tcp://host:port` health URL. */
-export interface TcpTarget {
-  host: string;
-  port: number;
-}
-
-/** Parses `tcp://host:port` (the port is required: there is no default for a bare TCP check). */
-export function parseTcpUrl(raw: string): TcpTarget {
-  const url = new URL(raw);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!host || !url.port) throw new TypeError(`tcp URL needs a host and a port: ${raw}`);
-  return { host, port: Number(url.port) };
-}
+import type { TcpTarget } from '../../../src-shared/health-url.js';
 
 /** CONTRACT §2 tcp:// probe: up when a connection is accepted (then closed at once). */
 export class TcpProbe implements Probe {

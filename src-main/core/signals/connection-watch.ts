@@ -32,6 +32,18 @@ export class ConnectionWatch {
     return this.socket?.readyState === 'open';
   }
 
+  /**
+   * The service answers again: connect now instead of at the end of the retry backoff (which grew
+   * while it was down), so a crash soon after a recovery is seen at once too.
+   */
+  rearm(): void {
+    if (this.stopped || this.socket !== null) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.retryMs = RETRY_MIN_MS;
+    this.connect();
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

@@ -3,7 +3,7 @@ import type { WardenConfig } from '../../../src-shared/config-schema.js';
 import type { ContainerEvent } from '../managers/docker-event-parser.js';
 import { ConnectionWatch } from './connection-watch.js';
 import { PidWatch } from './pid-watch.js';
-import { watchTargetOf } from './watch-target.js';
+import { listenAddressOf } from '../../../src-shared/health-url.js';
 
 interface Watches {
   key: string;
@@ -56,7 +56,7 @@ export class SignalHub {
     }
     for (const svc of config.services) {
       if (this.watches.has(svc.name)) continue;
-      const target = watchTargetOf(svc.healthUrl);
+      const target = listenAddressOf(svc.healthUrl);
       const conn = target ? new ConnectionWatch(target.host, target.port, () => this.fire(svc.name, 'watch connection closed')) : null;
       const pid = svc.pidfile ? new PidWatch(svc.pidfile, (dead) => this.fire(svc.name, `pid ${dead} exited`), this.opts.pidPollMs) : null;
       conn?.start();
@@ -71,6 +71,11 @@ export class SignalHub {
         },
       });
     }
+  }
+
+  /** The service is healthy again: open its watch connection now if it is not open. */
+  rearm(service: string): void {
+    this.watches.get(service)?.conn?.rearm();
   }
 
   /** What is being watched for a service: the watch connection is open; the pid seen alive. */

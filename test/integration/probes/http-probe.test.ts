@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpProbe, MAX_HEALTH_BODY_BYTES } from '../../../src-main/core/probes/http-probe.js';
-import { normaliseUrl } from '../../../src-main/core/probes/normalise-url.js';
+import { normaliseUrl } from '../../../src-shared/health-url.js';
 import type { Probe } from '../../../src-main/core/probes/probe.js';
 import { waitUntil } from '../../helpers/process-tree.js';
 import { freePort } from '../../helpers/redis-server.js';

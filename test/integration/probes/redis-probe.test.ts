@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisProbe, parseRedisUrl } from '../../../src-main/core/probes/redis-probe.js';
+import { RedisProbe } from '../../../src-main/core/probes/redis-probe.js';
+import { parseHealthUrl, type RedisTarget } from '../../../src-shared/health-url.js';
 import type { Probe, ProbeResult } from '../../../src-main/core/probes/probe.js';
 import { pollUntil, redisCli, redisCommands, startRedis, type RedisServer } from '../../helpers/redis-server.js';
 
@@ -17,7 +18,7 @@ afterEach(async () => {
 
 /** A probe of this URL, closed after the test. */
 function probeFor(url: string, timeoutMs = 2000): RedisProbe {
-  const probe = new RedisProbe(parseRedisUrl(url), timeoutMs);
+  const probe = new RedisProbe(parseHealthUrl(url) as RedisTarget, timeoutMs);
   probes.push(probe);
   return probe;
 }
@@ -260,17 +261,5 @@ describe('RedisProbe against scripted stand-ins', () => {
     await probe.close();
     expect(await pending).toMatchObject({ state: 'down', reason: 'probe closed' });
     expect(await probe.check()).toMatchObject({ state: 'down', reason: 'probe closed' });
-  });
-});
-
-describe('parseRedisUrl', () => {
-  it('reads host, port, user and percent-decoded password; defaults to port 6379', () => {
-    expect(parseRedisUrl('redis://localhost')).toEqual({ host: 'localhost', port: 6379 });
-    expect(parseRedisUrl('redis://:p%40ss@10.0.0.1:6380/2')).toEqual({ host: '10.0.0.1', port: 6380, password: 'p@ss' });
-    expect(parseRedisUrl('redis://bob:pw@[::1]:7000')).toEqual({ host: '::1', port: 7000, username: 'bob', password: 'pw' });
-  });
-
-  it('rejects a URL without a host', () => {
-    expect(() => parseRedisUrl('redis:///0')).toThrow(/no host/);
   });
 });

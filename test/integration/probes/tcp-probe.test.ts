@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { TcpProbe, parseTcpUrl } from '../../../src-main/core/probes/tcp-probe.js';
+import { TcpProbe } from '../../../src-main/core/probes/tcp-probe.js';
 import { freePort, pollUntil } from '../../helpers/redis-server.js';
 import { startStalledListener } from '../../helpers/stalled-listener.js';
 
@@ -46,17 +46,5 @@ describe('TcpProbe', () => {
     } finally {
       await stalled.stop();
     }
-  });
-});
-
-describe('parseTcpUrl', () => {
-  it('reads host and port, IPv6 brackets removed', () => {
-    expect(parseTcpUrl('tcp://127.0.0.1:9000')).toEqual({ host: '127.0.0.1', port: 9000 });
-    expect(parseTcpUrl('tcp://[::1]:22')).toEqual({ host: '::1', port: 22 });
-  });
-
-  it('requires a host and a port', () => {
-    expect(() => parseTcpUrl('tcp://127.0.0.1')).toThrow(/needs a host and a port/);
-    expect(() => parseTcpUrl('tcp://:80')).toThrow();
   });
 });

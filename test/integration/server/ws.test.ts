@@ -12,7 +12,7 @@ import { silentLogger } from '../../../src-main/core/log/logger.js';
 import { startServer, type RunningServer } from '../../../src-main/core/server/http-server.js';
 import { createWarden, type Warden } from '../../../src-main/core/warden.js';
 import { isAlive, killGroup, waitUntil } from '../../helpers/process-tree.js';
-import { TEST_TOKEN, nextEvent, openWs, startTestServer, type Inbox, type TestServer } from '../../helpers/server-harness.js';
+import { TEST_TOKEN, nextEvent, openWs, untilStatus, startTestServer, type Inbox, type TestServer } from '../../helpers/server-harness.js';
 import { freePort, standInCommand } from '../../helpers/stand-in.js';
 
 let t: TestServer | undefined;
@@ -46,7 +46,7 @@ function bigEvent(i: number, bytes: number): ServiceStatusEvent {
 describe('WebSocket stream', () => {
   it('sends the snapshot first, then every event in the order the monitor emitted them', async () => {
     t = await startTestServer();
-    await nextEvent(t.warden, (e) => e.service === 'alpha' && e.status === 'healthy');
+    await untilStatus(t.warden, 'alpha', 'healthy');
     const emitted: string[] = [];
     t.warden.monitor.subscribe((e) => void emitted.push(`${e.service}:${e.status}`));
     const { ws, inbox } = await openWs(t.server.port);

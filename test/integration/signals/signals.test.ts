@@ -9,7 +9,6 @@ import { silentLogger } from '../../../src-main/core/log/logger.js';
 import { ConnectionWatch } from '../../../src-main/core/signals/connection-watch.js';
 import { PidWatch, pidAlive } from '../../../src-main/core/signals/pid-watch.js';
 import { SignalHub } from '../../../src-main/core/signals/signal-hub.js';
-import { watchTargetOf } from '../../../src-main/core/signals/watch-target.js';
 import { killGroup, waitUntil } from '../../helpers/process-tree.js';
 import { spawnStandIn, type SpawnedStandIn } from '../../helpers/stand-in.js';
 
@@ -35,18 +34,6 @@ function sleeper(): number {
   cleanup.push(() => killGroup(child.pid!));
   return child.pid!;
 }
-
-describe('watch targets', () => {
-  it('derive host and port from each probe scheme', () => {
-    expect(watchTargetOf('http://127.0.0.1:8090//health/')).toEqual({ host: '127.0.0.1', port: 8090 });
-    expect(watchTargetOf('http://localhost/health')).toEqual({ host: 'localhost', port: 80 });
-    expect(watchTargetOf('https://[::1]/h')).toEqual({ host: '::1', port: 443 });
-    expect(watchTargetOf('redis://:pw@127.0.0.1:6380/0')).toEqual({ host: '127.0.0.1', port: 6380 });
-    expect(watchTargetOf('tcp://127.0.0.1:22')).toEqual({ host: '127.0.0.1', port: 22 });
-    expect(watchTargetOf('docker://redis')).toBeNull();
-    expect(watchTargetOf('tcp://nohost')).toBeNull();
-  });
-});
 
 describe('ConnectionWatch', () => {
   it('reports the death of a real server at once, and again after it came back', async () => {

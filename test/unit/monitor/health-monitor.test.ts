@@ -80,12 +80,13 @@ describe('recovery schedule (CONTRACT §3)', () => {
 });
 
 describe('recovery outcomes', () => {
-  it('reports healthy after a successful restart and counts it', async () => {
+  it('reports healthy after a successful restart and counts it (readiness is polled, never two probes within 250 ms)', async () => {
     h = harness();
     h.manager.set('svc', 'down');
     h.monitor.start();
-    await h.advance(5_000);
-    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '5000:healthy']);
+    await h.advance(5_250);
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '5250:healthy']);
+    expect(h.manager.probeTimes('svc')).toEqual([0, 5_000, 5_250]);
     expect(h.events.at(-1)?.message).toBe('Service restarted successfully');
     expect(h.monitor.state('svc')).toMatchObject({ status: 'healthy', restarts: 1, attempt: 1 });
   });
@@ -110,12 +111,13 @@ describe('recovery outcomes', () => {
       return { ok: true, output: '' };
     });
     h.monitor.start();
-    await h.advance(5_000);
-    const probesAfterRestart = h.manager.probeTimes('svc').filter((t) => t >= 5_000);
-    await h.advance(2_000);
-    expect(h.manager.probeTimes('svc').filter((t) => t >= 5_000).length - probesAfterRestart.length).toBe(8); // every 250 ms
-    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '7000:restart_failed', '7000:failed']);
-    expect(h.events[2]?.reason).toBe('not healthy within 2 s of restart (Loading model)');
+    await h.advance(7_000);
+    // The restart at 5 s, then readiness every 250 ms until the 2 s startupTimeout runs out.
+    expect(h.manager.probeTimes('svc').filter((t) => t > 5_000)).toEqual([5_250, 5_500, 5_750, 6_000, 6_250, 6_500, 6_750]);
+    // While it says it is loading after the restart, it is starting, not restarting (§9.7).
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '5250:starting', '7000:restart_failed', '7000:failed']);
+    expect(h.events[2]?.message).toBe('Loading after restart (Loading model); waiting up to 2 s');
+    expect(h.events[3]).toMatchObject({ reason: 'not healthy within 2 s of restart (Loading model)', output: '' });
   });
 
   it('becomes healthy as soon as readiness polling sees the service up', async () => {
@@ -128,7 +130,7 @@ describe('recovery outcomes', () => {
     });
     h.monitor.start();
     await h.advance(7_000);
-    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '6250:healthy']);
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '5250:starting', '6250:healthy']);
   });
 
   it('treats a throwing restart like a failed one and keeps the reason', async () => {
@@ -149,8 +151,10 @@ describe('recovery outcomes', () => {
     h.monitor.onProbe((p) => void probes.push(`${p.service}:${p.state}:${p.latencyMs}`));
     h.monitor.start();
     await h.advance(30_000);
-    expect(probes).toEqual(['svc:up:3', 'svc:up:3', 'svc:up:3']);
-    expect(h.monitor.state('svc')?.recentLatencies).toEqual([3, 3, 3]);
+    h.manager.probeDelay.set('svc', 3);
+    await h.advance(15_003);
+    expect(probes).toEqual(['svc:up:0', 'svc:up:0', 'svc:up:0', 'svc:up:3']);
+    expect(h.monitor.state('svc')?.recentLatencies).toEqual([0, 0, 0, 3]);
     expect(h.events).toHaveLength(1);
   });
 
@@ -166,35 +170,64 @@ describe('recovery outcomes', () => {
   });
 });
 
-describe('flapping and the attempt budget', () => {
-  it('keeps the attempt count across episodes until the service has been healthy for resetAfter', async () => {
+describe('crash loops back off (CONTRACT §9.11)', () => {
+  it('a service that fails again soon after a restart starts a new episode at attempt 1/N, with the last wait doubled', async () => {
     h = harness(testConfig({ resetAfter: 60 }));
     h.manager.set('svc', 'down');
     h.monitor.start();
-    await h.advance(5_000); // restarted at 5 s (attempt 1), healthy
+    await h.advance(5_250); // restarted at 5 s after a 5 s wait, healthy at 5.25 s
     h.manager.set('svc', 'down');
-    await h.advance(15_000); // 20 s: down again within resetAfter
-    await h.advance(10_000); // attempt 2 comes after the 10 s backoff
-    expect(h.manager.restartTimes('svc')).toEqual([5_000, 30_000]);
-    expect(h.events.find((e) => e.at === 30_000 && e.status === 'restarting')?.message).toBe('Attempting restart (attempt 2/3)');
+    await h.advance(15_000); // the 20.25 s probe sees it down again, within resetAfter
+    await h.advance(10_250); // the new episode waits 10 s, not 5 s
+    expect(h.manager.restartTimes('svc')).toEqual([5_000, 30_250]);
+    expect(h.timeline().slice(3)).toEqual(['20250:unhealthy', '30250:restarting', '30500:healthy']);
+    expect(h.events[3]).toMatchObject({ attempt: 0, nextRetryAt: new Date(30_250).toISOString() });
+    expect(h.events[4]?.message).toBe('Attempting restart (attempt 1/3)');
 
-    // Healthy from 30 s; probes at 45, 60, 75, 90 s: the budget comes back at 90 s (60 s healthy).
-    await h.advance(60_000);
-    expect(h.monitor.state('svc')?.attempt).toBe(0);
-    h.manager.set('svc', 'down');
-    await h.advance(15_000 + 5_000);
-    expect(h.manager.restartTimes('svc').at(-1)).toBe(110_000);
+    h.manager.set('svc', 'down'); // third crash: 20 s
+    await h.advance(15_000 + 20_000);
+    expect(h.manager.restartTimes('svc').at(-1)).toBe(45_500 + 20_000);
   });
 
-  it('gives up at once when a flapping service has used its whole budget', async () => {
+  it('never goes from healthy to failed: with a budget of 1, every crash is still restarted', async () => {
     h = harness(testConfig({ services: [svc({ serviceMaxRetries: 1 })], failedRetryInterval: 0 }));
     h.manager.set('svc', 'down');
     h.monitor.start();
-    await h.advance(5_000);
+    for (let i = 0; i < 4; i++) {
+      await h.advance(30_000);
+      h.manager.set('svc', 'down');
+    }
+    expect(h.events.map((e) => e.status)).not.toContain('failed');
+    expect(h.manager.restarts.length).toBeGreaterThanOrEqual(3);
+    expect(h.events.filter((e) => e.status === 'restarting').map((e) => e.message)).toEqual(h.manager.restarts.map(() => 'Attempting restart (attempt 1/1)'));
+    for (const [i, e] of h.events.entries()) {
+      if (e.previous === 'healthy') expect(['unhealthy', 'starting', 'paused', 'restarting'], `event ${i}`).toContain(e.status);
+    }
+  });
+
+  it('caps the first wait at 300 s', async () => {
+    h = harness(testConfig({ services: [svc({ serviceBackoffBase: 100 })], resetAfter: 10_000 }));
     h.manager.set('svc', 'down');
+    h.monitor.start();
+    for (let i = 0; i < 4; i++) {
+      await h.advance(330_000); // the wait runs out and the restart brings it back
+      h.manager.set('svc', 'down');
+    }
     await h.advance(15_000);
-    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '5000:healthy', '20000:failed']);
-    expect(h.manager.restarts).toHaveLength(1);
+    const waits = h.events.filter((e) => e.status === 'unhealthy').map((e) => Date.parse(e.nextRetryAt!) - Date.parse(e.timestamp));
+    expect(waits).toEqual([100_000, 200_000, 300_000, 300_000, 300_000]);
+  });
+
+  it('the backoff and the budget come back after resetAfter of health', async () => {
+    h = harness(testConfig({ resetAfter: 60 }));
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(5_250); // attempt 1, healthy from 5.25 s
+    await h.advance(60_000); // probes at 20.25, 35.25, 50.25, 65.25 s: 60 s healthy at 65.25 s
+    expect(h.monitor.state('svc')?.attempt).toBe(0);
+    h.manager.set('svc', 'down');
+    await h.advance(15_000 + 5_000); // down at 80.25 s, restarted 5 s later: the base wait again
+    expect(h.manager.restartTimes('svc').at(-1)).toBe(85_250);
   });
 });
 
@@ -222,17 +255,27 @@ describe('slow starters (loading)', () => {
     expect(h.manager.restartTimes('svc')).toEqual([35_000]);
   });
 
-  it('times a new loading episode afresh after the service stopped answering in between', async () => {
+  it('counts startupTimeout from the first loading of the episode: loading, down, loading is restarted once it is spent (§9.5)', async () => {
     h = harness(testConfig({ services: [svc({ startupTimeout: 20 })] }));
     h.manager.set('svc', 'loading');
     h.monitor.start();
     await h.advance(14_000);
-    h.manager.set('svc', 'down'); // it died: the 15 s probe sees it…
+    h.manager.set('svc', 'down'); // the 15 s probe sees it down…
     await h.advance(2_000);
-    h.manager.set('svc', 'loading'); // …and something started it again
-    await h.advance(4_000);
-    expect(h.timeline()).toEqual(['0:starting', '15000:unhealthy', '20000:starting']);
-    expect(h.manager.restarts).toHaveLength(0);
+    h.manager.set('svc', 'loading'); // …and loading again at the 20 s look: its 20 s are spent
+    await h.advance(4_250);
+    expect(h.timeline()).toEqual(['0:starting', '15000:unhealthy', '20000:restarting', '20250:healthy']);
+    expect(h.manager.restartTimes('svc')).toEqual([20_000]);
+  });
+
+  it('restarts a service that keeps alternating between loading and down (the old loop never did)', async () => {
+    h = harness(testConfig({ services: [svc({ startupTimeout: 60 })], healthCheckInterval: 5 }));
+    let n = 0;
+    h.manager.set('svc', () => (n++ % 2 === 0 ? 'loading' : 'down'));
+    h.monitor.start();
+    await h.advance(120_000);
+    expect(h.manager.restartTimes('svc').length).toBeGreaterThan(0);
+    expect(h.manager.restartTimes('svc')[0]).toBeLessThanOrEqual(60_000 + 20_000);
   });
 
   it('does not grant a second startup window to a service that stayed loading through a restart', async () => {
@@ -274,16 +317,19 @@ describe('manual actions', () => {
     expect(h.events.at(-2)).toMatchObject({ status: 'restarting', message: 'Attempting restart (attempt 1/3)' });
   });
 
-  it('a restart asked for during the probe before an automatic restart runs once, not twice', async () => {
+  it('a restart asked for during the probe before an automatic restart runs once, and that probe is not taken as readiness', async () => {
     h = harness();
     h.manager.set('svc', 'down');
     h.manager.probeDelay.set('svc', 100);
     h.monitor.start();
-    await h.advance(5_150); // unhealthy at 100 ms; the fresh probe runs 5 100–5 200 ms
+    // Unhealthy at 100 ms; the fresh look is timed to end with the 5 s wait: it runs 5 000–5 100 ms.
+    await h.advance(5_050);
     expect(h.monitor.act('svc', 'restart')).toMatchObject({ ok: true });
     await h.advance(1_000);
-    expect(h.manager.restartTimes('svc')).toEqual([5_200]);
-    expect(h.timeline()).toEqual(['100:unhealthy', '5200:restarting', '5300:healthy']);
+    expect(h.manager.restartTimes('svc')).toEqual([5_050]);
+    expect(h.manager.restarts[0]?.manual).toBe(true);
+    // The look from before the restart ends at 5.1 s and is ignored; readiness probes 5.25–5.35 s.
+    expect(h.timeline()).toEqual(['100:unhealthy', '5050:restarting', '5350:healthy']);
   });
 
   it('restart of a healthy service runs at once and refuses a second while one is in flight', async () => {
@@ -309,7 +355,7 @@ describe('manual actions', () => {
     h.monitor.act('svc', 'pause');
     await h.advance(60_000);
     expect(h.manager.restarts).toHaveLength(0);
-    expect(h.manager.probeTimes('svc')).toEqual([0, 16_000, 31_000, 46_000, 61_000]);
+    expect(h.manager.probeTimes('svc')).toEqual([0, 15_000, 30_000, 45_000, 60_000]);
     expect(h.monitor.state('svc')?.message).toContain('connection refused');
     expect(h.timeline()).toEqual(['0:unhealthy', '1000:paused']);
 
@@ -328,8 +374,9 @@ describe('manual actions', () => {
     expect(h.monitor.state('svc')?.status).toBe('failed');
     h.manager.onRestart.delete('svc');
     h.monitor.act('svc', 'reset');
-    await h.advance(5_000);
-    expect(h.timeline().slice(-3)).toEqual(['40000:unhealthy', '45000:restarting', '45000:healthy']);
+    await h.advance(5_250);
+    expect(h.timeline().slice(-3)).toEqual(['40000:unhealthy', '45000:restarting', '45250:healthy']);
+    expect(h.events.at(-2)?.message).toBe('Attempting restart (attempt 1/3)');
   });
 
   it('restart of a paused service resumes it', async () => {
@@ -337,7 +384,7 @@ describe('manual actions', () => {
     h.monitor.start();
     h.monitor.act('svc', 'pause');
     h.monitor.act('svc', 'restart');
-    await h.advance(0);
+    await h.advance(250);
     expect(h.monitor.state('svc')?.status).toBe('healthy');
     expect(h.manager.restarts).toHaveLength(1);
   });
@@ -368,13 +415,17 @@ describe('independence and robustness', () => {
     expect(h.monitor.state('a')?.status).toBe('restarting');
   });
 
-  it('drops a subscriber that throws and keeps notifying the others', async () => {
+  it('isolates a subscriber that throws: it loses that event only, stays subscribed, and the others see everything (§9.9)', async () => {
     h = harness();
     const seen: string[] = [];
+    let thrown = 0;
+    let rejected = 0;
     h.monitor.subscribe(() => {
+      thrown++;
       throw new Error('closed socket');
     });
     h.monitor.subscribe(async () => {
+      rejected++;
       throw new Error('disk full');
     });
     h.monitor.subscribe((e) => {
@@ -383,7 +434,9 @@ describe('independence and robustness', () => {
     h.manager.set('svc', 'down');
     h.monitor.start();
     await h.advance(5_000);
+    await h.advance(250);
     expect(seen).toEqual(['unhealthy', 'restarting', 'healthy']);
+    expect([thrown, rejected]).toEqual([3, 3]);
     expect(h.events).toHaveLength(3);
   });
 
@@ -435,12 +488,12 @@ describe('live config', () => {
     h = harness(testConfig({ services: [svc({ name: 'a' }), svc({ name: 'b' })] }));
     h.monitor.start();
     await h.advance(1_000);
-    await h.monitor.applyConfig(testConfig({ healthCheckInterval: 5, services: [svc({ name: 'b' }), svc({ name: 'c' })] }));
+    h.apply(testConfig({ healthCheckInterval: 5, services: [svc({ name: 'b' }), svc({ name: 'c' })] }));
     expect(h.monitor.states().map((s) => s.service)).toEqual(['b', 'c']);
     expect(h.monitor.has('a')).toBe(false);
     await h.advance(10_000);
-    // b keeps its state and picks up the 5 s interval at once; c starts probing.
-    expect(h.manager.probeTimes('b')).toEqual([0, 1_000, 6_000, 11_000]);
+    // b keeps its state and follows the 5 s interval from its last probe; c starts probing.
+    expect(h.manager.probeTimes('b')).toEqual([0, 5_000, 10_000]);
     expect(h.manager.probeTimes('c')).toEqual([1_000, 6_000, 11_000]);
     expect(h.monitor.state('b')?.since).toBe(new Date(0).toISOString());
   });

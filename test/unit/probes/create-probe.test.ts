@@ -49,15 +49,17 @@ describe('createProbe', () => {
   });
 
   it('rejects unknown schemes and strings without one', () => {
-    expect(() => createProbe('ftp://h/health', 1000)).toThrow(/unsupported health URL "ftp:\/\/h\/health": use http:\/\/, https:\/\/, redis:\/\/ or tcp:\/\//);
-    expect(() => createProbe('localhost:8090', 1000)).toThrow(/unsupported health URL/);
-    expect(() => createProbe('', 1000)).toThrow(/unsupported health URL/);
+    const forms = 'must be http(s)://, redis://, tcp://host:port or docker://container';
+    expect(() => createProbe('ftp://h/health', 1000)).toThrow(`invalid health URL "ftp://h/health": ${forms}`);
+    expect(() => createProbe('localhost:8090', 1000)).toThrow(forms);
+    expect(() => createProbe('', 1000)).toThrow(forms);
   });
 
   it('rejects malformed URLs of a known scheme with the reason', () => {
     expect(() => createProbe('http://', 1000)).toThrow(/^invalid health URL "http:\/\/"/);
-    expect(() => createProbe('tcp://127.0.0.1', 1000)).toThrow(/invalid health URL .*needs a host and a port/);
+    expect(() => createProbe('tcp://127.0.0.1', 1000)).toThrow('invalid health URL "tcp://127.0.0.1": tcp:// needs a port (tcp://host:port)');
     expect(() => createProbe('redis:///0', 1000)).toThrow(/invalid health URL .*no host/);
+    expect(() => createProbe('http://127.0.0.1:99999/health', 1000)).toThrow('port 99999 is out of range');
   });
 });
 

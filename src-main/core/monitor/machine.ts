@@ -1,0 +1,192 @@
+import type { ResolvedService } from '../../../src-shared/config-schema.js';
+import type { ServiceAction, ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import type { ServiceStatusValue } from '../../../src-shared/status.js';
+import type { RestartResult } from '../managers/service-manager.js';
+import type { ProbeResult } from '../probes/probe.js';
+
+/**
+ * The recovery engine's vocabulary (CONTRACT §3, §9): one service's state, the inputs it reacts
+ * to and the effects it asks for. `transitions.ts` maps (state, input, now, settings) to a new
+ * state and effects, purely; `runner.ts` carries the effects out. The README's transition table is
+ * written from these types.
+ */
+
+/** Probes of one service start at least this far apart, in every phase (§9.2). */
+export const PROBE_GAP_MS = 250;
+/** Crash-loop backoff never waits longer than this before attempt 1 of an episode (§9.11). */
+export const CRASH_LOOP_CAP_MS = 300_000;
+
+/** What the state machine reads from a service's settings (seconds, like the config). */
+export interface MachineSettings {
+  name: string;
+  healthCheckInterval: number;
+  serviceHealthTimeout: number;
+  serviceMaxRetries: number;
+  serviceBackoffBase: number;
+  startupTimeout: number;
+  resetAfter: number;
+  failedRetryInterval: number;
+  /** `restartCmd: null`: probed, never restarted. */
+  monitorOnly: boolean;
+  /** A deliberate stop is restarted like a crash (default: respected, §9.6). */
+  restartWhenStopped: boolean;
+}
+
+export function machineSettings(svc: ResolvedService): MachineSettings {
+  return {
+    name: svc.name,
+    healthCheckInterval: svc.healthCheckInterval,
+    serviceHealthTimeout: svc.serviceHealthTimeout,
+    serviceMaxRetries: svc.serviceMaxRetries,
+    serviceBackoffBase: svc.serviceBackoffBase,
+    startupTimeout: svc.startupTimeout,
+    resetAfter: svc.resetAfter,
+    failedRetryInterval: svc.failedRetryInterval,
+    monitorOnly: svc.restartCmd === null,
+    restartWhenStopped: svc.restartWhenStopped,
+  };
+}
+
+/** What the service's loop is doing: one case per phase, each with only the data it needs. */
+export type Phase =
+  /** Created, not started. */
+  | { kind: 'idle' }
+  /** No recovery running: probed every interval (unknown, healthy, or unhealthy when monitor only). */
+  | { kind: 'watching' }
+  /** It says it is loading, outside a restart, within startupTimeout: probed, never restarted. */
+  | { kind: 'starting' }
+  /**
+   * Waiting before attempt `attempt + 1`. A fresh probe that starts at or after `verifyAt` must
+   * come back down (`verified`) before the restart runs at `until`.
+   */
+  | { kind: 'backoff'; until: number; verifyAt: number; verified: boolean }
+  /** The strategy's restart is running. */
+  | { kind: 'restarting' }
+  /**
+   * Restarted at `from`: polled every PROBE_GAP_MS until up, or `deadline` (from + startupTimeout).
+   * A probe that began before `from` saw the old instance and is ignored. `last` is the latest
+   * answer and `output` the restart's, for the failure if it never comes up.
+   */
+  | { kind: 'readiness'; from: number; deadline: number; last: string; output: string }
+  /** Every attempt of the round failed; probed every interval; a new round at `retryAt`. */
+  | { kind: 'failed'; at: number; retryAt: number | null }
+  /** Probed, never restarted: by the user, or because it was stopped on purpose (docker stop). */
+  | { kind: 'paused'; by: 'user' | 'stop' }
+  /** Stopped or removed: nothing more is started. */
+  | { kind: 'stopped' };
+
+export type PhaseKind = Phase['kind'];
+
+/** One stretch of trouble: from leaving healthy until healthy again. */
+export interface Episode {
+  startedAt: number;
+  /** When loading was first seen in this episode (startupTimeout counts from here, §9.5). */
+  loadingSince: number | null;
+  /** The wait before attempt 1; attempt n waits firstWaitMs × 2^(n-1) (§3, §9.11). */
+  firstWaitMs: number;
+}
+
+/** A failed restart, kept for the API and the dashboard (never lost, §3 step 4). */
+export interface Failure {
+  reason: string;
+  output: string;
+  at: number;
+}
+
+/** One service's whole state. Times are milliseconds on the injected clock. */
+export interface MachineState {
+  phase: Phase;
+  status: ServiceStatusValue;
+  message: string;
+  /** When `status` last changed. */
+  since: number;
+  /** When `status` or `message` was last set. */
+  updatedAt: number;
+  /** Attempts used in the current round (≤ serviceMaxRetries, §9.3). */
+  attempt: number;
+  /** Restarts run so far (any outcome). */
+  restarts: number;
+  lastFailure: Failure | null;
+  latencyMs: number | null;
+  lastCheckAt: number | null;
+  episode: Episode | null;
+  healthySince: number | null;
+  /** The last backoff wait: carried into the next episode until resetAfter of health (§9.11). */
+  lastWaitMs: number | null;
+  /** When the last probe started (the PROBE_GAP_MS rule). */
+  lastProbeAt: number | null;
+  /** When the next probe is due (null: none planned in this phase). */
+  nextProbeAt: number | null;
+  /** A probe is in flight (never more than one). */
+  probing: boolean;
+  /** The restart in flight (never more than one, §9.1). */
+  restart: { attempt: number; manual: boolean } | null;
+  /** When the runner's one timer fires (null: no timer). */
+  wakeAt: number | null;
+}
+
+/** Everything the machine reacts to. */
+export type Input =
+  | { type: 'start' }
+  /** The runner's timer fired. */
+  | { type: 'tick' }
+  | { type: 'probed'; result: ProbeResult }
+  | { type: 'restarted'; result: RestartResult }
+  | { type: 'action'; action: ServiceAction }
+  /** The settings passed with this input are new (live config, §9.4). */
+  | { type: 'settings' }
+  /** Something outside (watch connection, pid, Docker event) says: look now. */
+  | { type: 'signal' }
+  /** Stop (Warden stops: abort everything) or retire (removed from the config: a restart in flight may finish). */
+  | { type: 'stop'; abortRestart: boolean };
+
+/** Outcome of a manual action. */
+export type ActionResult = { ok: true; message: string } | { ok: false; error: 'busy' | 'monitor_only' | 'stopped'; message: string };
+
+/** What the machine asks the runner to do; data only. */
+export type Effect =
+  | { type: 'probe' }
+  | { type: 'restart'; attempt: number; manual: boolean }
+  /** Set the one timer to fire at `at` (null: no timer). */
+  | { type: 'schedule'; at: number | null }
+  | { type: 'emit'; event: ServiceStatusEvent }
+  /** Abort the probe in flight, and the restart too when `restart`. */
+  | { type: 'abort'; restart: boolean }
+  | { type: 'reply'; result: ActionResult };
+
+/** One transition's result. */
+export interface Step {
+  state: MachineState;
+  effects: Effect[];
+}
+
+/** A service nobody has probed yet. */
+export function initialState(now: number): MachineState {
+  return {
+    phase: { kind: 'idle' },
+    status: 'unknown',
+    message: 'Not checked yet',
+    since: now,
+    updatedAt: now,
+    attempt: 0,
+    restarts: 0,
+    lastFailure: null,
+    latencyMs: null,
+    lastCheckAt: null,
+    episode: null,
+    healthySince: null,
+    lastWaitMs: null,
+    lastProbeAt: null,
+    nextProbeAt: null,
+    probing: false,
+    restart: null,
+    wakeAt: null,
+  };
+}
+
+/** When the next restart attempt (or round) is due, as shown in events and the API. */
+export function nextRetryAt(state: MachineState): number | null {
+  if (state.phase.kind === 'backoff') return state.phase.until;
+  if (state.phase.kind === 'failed') return state.phase.retryAt;
+  return null;
+}

@@ -1,0 +1,261 @@
+import type { Logger } from 'pino';
+import type { ResolvedService } from '../../../src-shared/config-schema.js';
+import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import type { RestartResult, ServiceManager } from '../managers/service-manager.js';
+import type { ProbeResult } from '../probes/probe.js';
+import type { Clock } from './clock.js';
+import { initialState, machineSettings, nextRetryAt, type ActionResult, type Effect, type Input, type MachineSettings, type MachineState } from './machine.js';
+import { transition } from './transitions.js';
+
+const LATENCY_HISTORY = 60;
+/** Node runs a timer longer than 2^31-1 ms after 1 ms: longer waits are cut to this (≈ 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A service as the monitor runs it: its resolved settings and the strategy that acts on it. */
+export interface ServiceRuntime {
+  svc: ResolvedService;
+  manager: ServiceManager;
+}
+
+export interface RunnerDeps {
+  clock: Clock;
+  logger: Logger;
+  emit(event: ServiceStatusEvent): void;
+  /** Every probe result (metrics, latency charts); never changes state. */
+  probed(service: string, result: ProbeResult): void;
+  /** Resolves once no other restart of this service is in flight (one of a runner being retired). */
+  restartGate?(): Promise<void>;
+}
+
+/**
+ * Carries out one service's state machine: feeds it inputs, and runs the effects it returns —
+ * one timer, at most one probe and one restart in flight, each with its own abort signal.
+ * Every decision is `transition()`'s; this class only does I/O and keeps time.
+ */
+export class ServiceRunner {
+  private state: MachineState;
+  private runtime: ServiceRuntime;
+  private settings: MachineSettings;
+  private timer: unknown = null;
+  private probeAbort: AbortController | null = null;
+  private restartAbort: AbortController | null = null;
+  private probeDone: Promise<void> | null = null;
+  private restartDone: Promise<void> | null = null;
+  private readonly latencies: number[] = [];
+  /** Inputs that arrive while effects run (a subscriber acting from an event) wait their turn. */
+  private readonly inbox: Input[] = [];
+  private readonly outbox: ServiceStatusEvent[] = [];
+  private busy = false;
+
+  constructor(
+    runtime: ServiceRuntime,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.runtime = runtime;
+    this.settings = machineSettings(runtime.svc);
+    this.state = initialState(deps.clock.now());
+  }
+
+  get name(): string {
+    return this.settings.name;
+  }
+
+  /** Is a timer pending (tests: a stopped runner leaves none). */
+  get timerPending(): boolean {
+    return this.timer !== null;
+  }
+
+  start(): void {
+    this.dispatch({ type: 'start' });
+  }
+
+  act(action: ServiceAction): ActionResult {
+    return this.dispatch({ type: 'action', action }) ?? { ok: false, error: 'busy', message: 'try again' };
+  }
+
+  trigger(): void {
+    this.dispatch({ type: 'signal' });
+  }
+
+  /** New settings or strategy; a restart in flight finishes with the strategy it started with. */
+  update(runtime: ServiceRuntime): void {
+    this.runtime = runtime;
+    this.settings = machineSettings(runtime.svc);
+    this.dispatch({ type: 'settings' });
+  }
+
+  /** Stop: abort the probe and the restart in flight (its process group is killed) and wait for both. */
+  async stop(): Promise<void> {
+    this.dispatch({ type: 'stop', abortRestart: true });
+    await Promise.all([this.probeDone, this.restartDone]);
+  }
+
+  /** Removed from the config: nothing new starts; a restart in flight finishes. Resolves when it has. */
+  async retire(): Promise<void> {
+    this.dispatch({ type: 'stop', abortRestart: false });
+    await Promise.all([this.probeDone, this.restartDone]);
+  }
+
+  /** The current state, as served by the API and the snapshot. */
+  view(): ServiceState {
+    const s = this.state;
+    return {
+      service: this.name,
+      status: s.status,
+      message: s.message,
+      timestamp: iso(s.updatedAt),
+      attempt: s.attempt,
+      maxAttempts: this.settings.serviceMaxRetries,
+      nextRetryAt: isoOrNull(nextRetryAt(s)),
+      lastCheckAt: isoOrNull(s.lastCheckAt),
+      latencyMs: s.latencyMs,
+      restarts: s.restarts,
+      since: iso(s.since),
+      lastFailure: s.lastFailure && { reason: s.lastFailure.reason, output: s.lastFailure.output, at: iso(s.lastFailure.at) },
+      monitorOnly: this.settings.monitorOnly,
+      recentLatencies: [...this.latencies],
+    };
+  }
+
+  /** The machine's state (tests). */
+  get machine(): MachineState {
+    return this.state;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Run one input through the machine and carry out its effects; returns a manual action's reply. */
+  private dispatch(input: Input): ActionResult | undefined {
+    if (this.busy) {
+      // Re-entered by a subscriber of an event. Other inputs wait their turn; an action needs its
+      // answer now and runs at once, which is safe: events are only sent between steps (drain).
+      if (input.type !== 'action') {
+        this.inbox.push(input);
+        return undefined;
+      }
+      return this.step(input);
+    }
+    this.busy = true;
+    try {
+      const reply = this.step(input);
+      this.drain();
+      return reply;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Queued inputs first, then events, in order: an event leaves after every effect before it has started. */
+  private drain(): void {
+    for (;;) {
+      const input = this.inbox.shift();
+      if (input) {
+        this.step(input);
+        continue;
+      }
+      const event = this.outbox.shift();
+      if (!event) return;
+      this.deps.emit(event);
+    }
+  }
+
+  private step(input: Input): ActionResult | undefined {
+    const { state, effects } = transition(this.state, input, this.deps.clock.now(), this.settings);
+    this.state = state;
+    let reply: ActionResult | undefined;
+    for (const fx of effects) reply = this.run(fx) ?? reply;
+    return reply;
+  }
+
+  private run(fx: Effect): ActionResult | undefined {
+    switch (fx.type) {
+      case 'emit':
+        this.outbox.push(fx.event);
+        return undefined;
+      case 'schedule':
+        this.schedule(fx.at);
+        return undefined;
+      case 'probe':
+        this.probe();
+        return undefined;
+      case 'restart':
+        this.restart(fx.manual);
+        return undefined;
+      case 'abort':
+        this.probeAbort?.abort();
+        if (fx.restart) this.restartAbort?.abort();
+        return undefined;
+      case 'reply':
+        return fx.result;
+    }
+  }
+
+  private schedule(at: number | null): void {
+    const { clock } = this.deps;
+    if (this.timer !== null) clock.clearTimeout(this.timer);
+    this.timer = null;
+    if (at === null) return;
+    // A wait cut to Node's limit fires early: the machine then simply sets the timer again.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - clock.now()));
+    this.timer = clock.setTimeout(() => {
+      this.timer = null;
+      this.dispatch({ type: 'tick' });
+    }, delay);
+  }
+
+  private probe(): void {
+    const { svc, manager } = this.runtime;
+    const abort = new AbortController();
+    this.probeAbort = abort;
+    this.probeDone = (async () => {
+      let result: ProbeResult;
+      try {
+        result = await manager.checkHealth(svc, abort.signal);
+      } catch (err) {
+        // A probe never throws by contract; a bug in one must not end the loop.
+        this.deps.logger.error({ err, service: svc.name }, 'probe threw');
+        result = { state: 'down', reason: errorText(err), latencyMs: 0 };
+      }
+      this.probeAbort = null;
+      this.probeDone = null;
+      this.latencies.push(result.latencyMs);
+      if (this.latencies.length > LATENCY_HISTORY) this.latencies.shift();
+      this.deps.probed(svc.name, result);
+      this.dispatch({ type: 'probed', result });
+    })();
+  }
+
+  private restart(manual: boolean): void {
+    const { svc, manager } = this.runtime;
+    const abort = new AbortController();
+    this.restartAbort = abort;
+    this.restartDone = (async () => {
+      let result: RestartResult;
+      try {
+        await this.deps.restartGate?.();
+        result = abort.signal.aborted ? aborted() : await manager.restart(svc, abort.signal, { manual });
+      } catch (err) {
+        result = { ok: false, reason: errorText(err), output: '', exitCode: null, signal: null, timedOut: false };
+      }
+      this.restartAbort = null;
+      this.restartDone = null;
+      this.dispatch({ type: 'restarted', result });
+    })();
+  }
+}
+
+function aborted(): RestartResult {
+  return { ok: false, reason: 'aborted', output: '', exitCode: null, signal: null, timedOut: false };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : iso(ms);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,498 @@
+import type { ServiceAction, ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import type { ServiceStatusValue } from '../../../src-shared/status.js';
+import type { ProbeResult } from '../probes/probe.js';
+import {
+  CRASH_LOOP_CAP_MS,
+  PROBE_GAP_MS,
+  nextRetryAt,
+  type ActionResult,
+  type Effect,
+  type Episode,
+  type Input,
+  type MachineSettings,
+  type MachineState,
+  type Phase,
+  type Step,
+} from './machine.js';
+
+/**
+ * The recovery engine (CONTRACT §3, §9) as a pure function: the state after `input` at `now`
+ * under `settings`, and the effects to carry out. Never reads a clock, never does I/O, never
+ * mutates `state`. The README's transition table is this function, case by case.
+ */
+export function transition(state: MachineState, input: Input, now: number, settings: MachineSettings): Step {
+  const c: Ctx = { s: { ...state }, fx: [], now, cfg: settings };
+  if (input.type === 'tick') c.s.wakeAt = null; // the timer fired: none is pending any more
+  if (c.s.phase.kind === 'stopped') {
+    afterStop(c, input);
+  } else {
+    apply(c, input);
+  }
+  settle(c);
+  return { state: c.s, effects: c.fx };
+}
+
+interface Ctx {
+  s: MachineState;
+  fx: Effect[];
+  now: number;
+  cfg: MachineSettings;
+}
+
+const ms = (seconds: number) => seconds * 1000;
+
+function apply(c: Ctx, input: Input): void {
+  const { s } = c;
+  switch (input.type) {
+    case 'start':
+      if (s.phase.kind === 'idle') {
+        s.phase = { kind: 'watching' };
+        s.nextProbeAt = c.now;
+      }
+      return;
+    case 'tick':
+      return; // settle() does whatever is due now
+    case 'signal':
+      // A signal asks for a look now. A restart in flight or readiness polling already look.
+      if (hasCadence(s.phase.kind) || s.phase.kind === 'backoff') s.nextProbeAt = Math.min(s.nextProbeAt ?? c.now, c.now);
+      return;
+    case 'probed':
+      return onProbed(c, input.result);
+    case 'restarted':
+      return onRestarted(c, input.result);
+    case 'action':
+      return reply(c, onAction(c, input.action));
+    case 'settings':
+      return onSettings(c);
+    case 'stop':
+      setPhase(c, { kind: 'stopped' });
+      c.fx.push({ type: 'abort', restart: input.abortRestart });
+      return;
+  }
+}
+
+/** Stopped: late results are only booked; a second stop may still abort a finishing restart. */
+function afterStop(c: Ctx, input: Input): void {
+  const { s } = c;
+  switch (input.type) {
+    case 'probed':
+      s.probing = false;
+      return;
+    case 'restarted':
+      s.restart = null;
+      s.restarts += 1;
+      if (!input.result.ok) s.lastFailure = { reason: input.result.reason, output: input.result.output, at: c.now };
+      return;
+    case 'action':
+      return reply(c, { ok: false, error: 'stopped', message: `${c.cfg.name} is no longer monitored` });
+    case 'stop':
+      if (input.abortRestart) c.fx.push({ type: 'abort', restart: true });
+      return;
+    default:
+      return;
+  }
+}
+
+// ---- probes ------------------------------------------------------------------------------------
+
+function onProbed(c: Ctx, r: ProbeResult): void {
+  const { s } = c;
+  const startedAt = s.lastProbeAt ?? c.now;
+  s.probing = false;
+  s.lastCheckAt = c.now;
+  s.latencyMs = r.latencyMs;
+  switch (s.phase.kind) {
+    case 'restarting':
+      return; // a look from before the restart says nothing about the new instance
+    case 'readiness':
+      if (startedAt < s.phase.from) return; // it saw the instance from before the restart
+      return onReadinessProbe(c, r);
+    default:
+      return onSteadyProbe(c, r, startedAt);
+  }
+}
+
+/** watching, starting, backoff, failed, paused: what one probe result means. */
+function onSteadyProbe(c: Ctx, r: ProbeResult, startedAt: number): void {
+  const { s, cfg } = c;
+  const phase = s.phase;
+  if (phase.kind === 'paused' && phase.by === 'user') {
+    setMessage(c, `Paused: checked but never restarted (last check: ${r.state}, ${r.reason})`);
+    return;
+  }
+  if (r.state === 'up') {
+    if (s.status === 'healthy') {
+      // The budget and the crash-loop backoff come back only after a stretch of health (§9.11).
+      if (s.healthySince !== null && c.now - s.healthySince >= ms(cfg.resetAfter)) {
+        s.attempt = 0;
+        s.lastWaitMs = null;
+      }
+      return;
+    }
+    return becomeHealthy(c, upMessage(s.status, phase.kind, r.reason));
+  }
+  if (r.stoppedOnPurpose && !cfg.restartWhenStopped) return pauseForStop(c, r);
+  let down = r;
+  if (r.state === 'loading') {
+    const episode = ensureEpisode(c);
+    const since = episode.loadingSince ?? c.now;
+    if (episode.loadingSince === null) s.episode = { ...episode, loadingSince: since };
+    if (c.now - since < ms(cfg.startupTimeout)) return beginStarting(c, r);
+    down = { ...r, state: 'down', reason: `still loading after ${cfg.startupTimeout} s (${r.reason})` };
+  }
+  onDown(c, down, startedAt);
+}
+
+function onDown(c: Ctx, r: ProbeResult, startedAt: number): void {
+  const { s, cfg } = c;
+  const phase = s.phase;
+  if (phase.kind === 'backoff') {
+    // The fresh look before the restart (§3 step 2): only a probe that began late enough counts.
+    if (startedAt >= phase.verifyAt) s.phase = { ...phase, verified: true };
+    return;
+  }
+  if (phase.kind === 'failed') return; // still down: the round (or a person) decides
+  ensureEpisode(c);
+  if (cfg.monitorOnly) {
+    setPhase(c, { kind: 'watching' });
+    setStatus(c, 'unhealthy', `Health check failed: ${r.reason} (monitor only: not restarted)`);
+    return;
+  }
+  // Back from loading with the round already spent (it was failed, then loaded for a while).
+  if (s.attempt >= cfg.serviceMaxRetries) return giveUp(c);
+  enterBackoff(c);
+  setStatus(c, 'unhealthy', `Health check failed: ${r.reason}`);
+}
+
+function onReadinessProbe(c: Ctx, r: ProbeResult): void {
+  const { s, cfg } = c;
+  const phase = s.phase as Extract<Phase, { kind: 'readiness' }>;
+  if (r.state === 'up') return becomeHealthy(c, 'Service restarted successfully');
+  if (r.stoppedOnPurpose && !cfg.restartWhenStopped) return pauseForStop(c, r);
+  s.phase = { ...phase, last: r.reason };
+  if (r.state === 'loading') {
+    const episode = ensureEpisode(c);
+    if (episode.loadingSince === null) s.episode = { ...episode, loadingSince: c.now };
+    // §9.7: a restarted service that says it is loading is starting, not restarting.
+    setStatus(c, 'starting', `Loading after restart (${r.reason}); waiting up to ${cfg.startupTimeout} s`);
+  }
+  // The deadline is judged in settle(), also when no answer comes in time.
+}
+
+// ---- restarts ----------------------------------------------------------------------------------
+
+function startRestart(c: Ctx, manual: boolean): void {
+  const { s, cfg } = c;
+  ensureEpisode(c);
+  if (manual) s.attempt = 0; // a manual restart starts a fresh budget
+  const n = s.attempt + 1;
+  s.attempt = n;
+  s.restart = { attempt: n, manual };
+  setPhase(c, { kind: 'restarting' });
+  setStatus(c, 'restarting', `Attempting restart (attempt ${n}/${cfg.serviceMaxRetries})`, { force: true });
+  c.fx.push({ type: 'restart', attempt: n, manual });
+}
+
+function onRestarted(c: Ctx, result: { ok: true; output: string } | { ok: false; reason: string; output: string }): void {
+  const { s, cfg } = c;
+  s.restart = null;
+  s.restarts += 1;
+  if (s.phase.kind !== 'restarting') {
+    // Paused meanwhile: the outcome is kept, nothing more is done (§9.4).
+    if (!result.ok) s.lastFailure = { reason: result.reason, output: result.output, at: c.now };
+    return;
+  }
+  if (!result.ok) return attemptFailed(c, result.reason, result.output);
+  setPhase(c, { kind: 'readiness', from: c.now, deadline: c.now + ms(cfg.startupTimeout), last: 'no answer yet', output: result.output });
+  setMessage(c, `Restarted; waiting up to ${cfg.startupTimeout} s for it to answer`);
+}
+
+/** Step 4/6 of §3: this attempt failed; back off for the next one, or give up. */
+function attemptFailed(c: Ctx, reason: string, output: string): void {
+  const { s, cfg } = c;
+  s.lastFailure = { reason, output, at: c.now };
+  const n = s.attempt;
+  const max = cfg.serviceMaxRetries;
+  // n is 0 when the counter was reset while this restart ran: it does not count.
+  const label = n > 0 ? `Restart attempt ${n}/${max} failed: ${reason}` : `Restart failed: ${reason}`;
+  const failure = { reason, output };
+  if (cfg.monitorOnly) {
+    setPhase(c, { kind: 'watching' });
+    setStatus(c, 'restart_failed', `${label} (monitor only now: not restarted again)`, { force: true, failure });
+    return;
+  }
+  if (n >= max) {
+    // The restart_failed event goes out first, with no next retry, then failed (§3 step 6).
+    setStatus(c, 'restart_failed', label, { force: true, failure });
+    return giveUp(c);
+  }
+  enterBackoff(c);
+  setStatus(c, 'restart_failed', label, { force: true, failure });
+}
+
+function giveUp(c: Ctx): void {
+  const retry = c.cfg.failedRetryInterval;
+  setPhase(c, { kind: 'failed', at: c.now, retryAt: retry > 0 ? c.now + ms(retry) : null });
+  setStatus(c, 'failed', 'Max retries exceeded');
+}
+
+/** Wait before attempt `attempt + 1`, with the fresh look timed to end when the wait does. */
+function enterBackoff(c: Ctx): void {
+  const { s, cfg } = c;
+  const episode = ensureEpisode(c);
+  const wait = episode.firstWaitMs * 2 ** s.attempt;
+  const until = c.now + wait;
+  // Start the fresh look as long before `until` as the last probe took, so a hung service does
+  // not cost a second full timeout after the wait; never sooner than the probe gap allows.
+  const lead = Math.min(ms(cfg.serviceHealthTimeout), s.latencyMs ?? 0);
+  const earliest = s.lastProbeAt === null ? -Infinity : s.lastProbeAt + PROBE_GAP_MS;
+  const verifyAt = Math.max(until - lead, earliest);
+  // When the gap rule puts the next look past the end of the wait, the last one is fresh enough.
+  s.lastWaitMs = wait;
+  setPhase(c, { kind: 'backoff', until, verifyAt, verified: verifyAt > until });
+}
+
+// ---- status changes ----------------------------------------------------------------------------
+
+function becomeHealthy(c: Ctx, message: string): void {
+  c.s.episode = null; // lastWaitMs stays: it is the crash-loop carry until resetAfter
+  setPhase(c, { kind: 'watching' });
+  setStatus(c, 'healthy', message);
+}
+
+function beginStarting(c: Ctx, r: ProbeResult): void {
+  setPhase(c, { kind: 'starting' });
+  setStatus(c, 'starting', `Service is starting (${r.reason}); not restarted for up to ${c.cfg.startupTimeout} s`);
+}
+
+function pauseForStop(c: Ctx, r: ProbeResult): void {
+  c.s.episode = null;
+  setPhase(c, { kind: 'paused', by: 'stop' });
+  setStatus(c, 'paused', `Stopped on purpose: ${r.reason}; not restarted (set restartWhenStopped to change)`);
+}
+
+/** The episode in progress, or a new one (§9.11: its first wait doubles the last one, capped). */
+function ensureEpisode(c: Ctx): Episode {
+  const { s, cfg } = c;
+  if (s.episode) return s.episode;
+  const base = ms(cfg.serviceBackoffBase);
+  const firstWaitMs = s.lastWaitMs === null ? base : Math.max(base, Math.min(CRASH_LOOP_CAP_MS, s.lastWaitMs * 2));
+  s.attempt = 0;
+  s.episode = { startedAt: c.now, loadingSince: null, firstWaitMs };
+  return s.episode;
+}
+
+function upMessage(prev: ServiceStatusValue, phase: Phase['kind'], reason: string): string {
+  if (phase === 'backoff') return 'Service recovered without restart';
+  switch (prev) {
+    case 'starting':
+      return 'Service finished starting';
+    case 'failed':
+      return 'Service recovered';
+    case 'unhealthy':
+      return 'Service recovered without restart';
+    default:
+      return `Service responding normally (${reason})`;
+  }
+}
+
+// ---- manual actions and settings ---------------------------------------------------------------
+
+function onAction(c: Ctx, action: ServiceAction): ActionResult {
+  const { s, cfg } = c;
+  switch (action) {
+    case 'restart':
+      if (cfg.monitorOnly) return { ok: false, error: 'monitor_only', message: `${cfg.name} is monitor only (restartCmd is null)` };
+      if (s.restart) return { ok: false, error: 'busy', message: `a restart of ${cfg.name} is already in progress` };
+      startRestart(c, true);
+      return { ok: true, message: 'restart requested' };
+    case 'pause':
+      if (!(s.phase.kind === 'paused' && s.phase.by === 'user')) {
+        setPhase(c, { kind: 'paused', by: 'user' });
+        setStatus(c, 'paused', 'Paused: checked but never restarted');
+      }
+      return { ok: true, message: 'paused' };
+    case 'resume':
+      if (s.phase.kind === 'paused') {
+        // A fresh budget (§9.8); a restart still running from before the pause is followed again.
+        s.attempt = 0;
+        s.lastWaitMs = null;
+        s.episode = null;
+        if (s.restart) {
+          setPhase(c, { kind: 'restarting' });
+          setStatus(c, 'restarting', 'Restart in progress (started before the pause)');
+        } else {
+          setPhase(c, { kind: 'watching' });
+          s.nextProbeAt = c.now;
+        }
+      }
+      return { ok: true, message: 'resumed' };
+    case 'reset':
+      s.attempt = 0;
+      s.lastWaitMs = null;
+      if (s.episode) s.episode = { ...s.episode, firstWaitMs: ms(cfg.serviceBackoffBase) };
+      if (s.phase.kind === 'failed') {
+        // Re-enter the flow at once: the next look decides (down → attempt 1/N after its wait).
+        setPhase(c, { kind: 'watching' });
+        s.nextProbeAt = c.now;
+      }
+      return { ok: true, message: 'reset' };
+  }
+}
+
+function reply(c: Ctx, result: ActionResult): void {
+  c.fx.push({ type: 'reply', result });
+}
+
+/** New settings (§9.4): a spent or monitor-only round stops at once; cadences follow the new interval. */
+function onSettings(c: Ctx): void {
+  const { s, cfg } = c;
+  const max = cfg.serviceMaxRetries;
+  if (s.attempt > max) s.attempt = max; // "attempt n/N" never shows n > N (§9.3)
+  const phase = s.phase;
+  if (cfg.monitorOnly && (phase.kind === 'backoff' || phase.kind === 'failed')) {
+    setPhase(c, { kind: 'watching' });
+    setStatus(c, 'unhealthy', 'Monitor only now: not restarted');
+  } else if (phase.kind === 'backoff' && s.attempt >= max) {
+    giveUp(c);
+  } else if (phase.kind === 'failed') {
+    const retry = cfg.failedRetryInterval;
+    s.phase = { ...phase, retryAt: retry > 0 ? phase.at + ms(retry) : null };
+  }
+  // The cadence follows the new interval; a look already due now (a signal) stays due.
+  if (hasCadence(s.phase.kind) && !s.probing && s.lastProbeAt !== null && !(s.nextProbeAt !== null && s.nextProbeAt <= c.now)) {
+    s.nextProbeAt = s.lastProbeAt + ms(cfg.healthCheckInterval);
+  }
+  // Messages that name N follow the current one.
+  if (s.status === 'restarting' && s.restart && s.restart.attempt === s.attempt) s.message = `Attempting restart (attempt ${s.attempt}/${max})`;
+}
+
+// ---- bookkeeping -------------------------------------------------------------------------------
+
+/** Phases probed on the service's interval. */
+function hasCadence(kind: Phase['kind']): boolean {
+  return kind === 'watching' || kind === 'starting' || kind === 'failed' || kind === 'paused';
+}
+
+/** Enter a phase and plan its next probe. */
+function setPhase(c: Ctx, next: Phase): void {
+  const { s } = c;
+  const hadCadence = hasCadence(s.phase.kind);
+  s.phase = next;
+  switch (next.kind) {
+    case 'watching':
+    case 'starting':
+    case 'failed':
+    case 'paused':
+      if (!hadCadence || s.nextProbeAt === null) s.nextProbeAt = (s.lastProbeAt ?? c.now) + ms(c.cfg.healthCheckInterval);
+      return;
+    case 'backoff':
+      s.nextProbeAt = next.verified ? null : next.verifyAt;
+      return;
+    case 'readiness':
+      s.nextProbeAt = c.now;
+      return;
+    default:
+      s.nextProbeAt = null;
+  }
+}
+
+/** When a probe that starts now should be followed by the next one, in this phase. */
+function cadenceAfter(c: Ctx): number | null {
+  const { s, now, cfg } = c;
+  const phase = s.phase;
+  if (hasCadence(phase.kind)) return now + ms(cfg.healthCheckInterval);
+  if (phase.kind === 'readiness') return now + PROBE_GAP_MS;
+  if (phase.kind === 'backoff' && now < phase.verifyAt) return phase.verifyAt;
+  return null;
+}
+
+function setMessage(c: Ctx, message: string): void {
+  c.s.message = message;
+  c.s.updatedAt = c.now;
+}
+
+/** Set status and message; an event only when the status changes, or `force` (a new attempt). */
+function setStatus(c: Ctx, status: ServiceStatusValue, message: string, opts: { force?: boolean; failure?: { reason: string; output: string } } = {}): void {
+  const { s } = c;
+  const previous = s.status;
+  setMessage(c, message);
+  if (status !== previous) {
+    s.status = status;
+    s.since = c.now;
+    s.healthySince = status === 'healthy' ? c.now : null;
+  } else if (!opts.force) {
+    return; // no event for a probe that changes nothing (§4)
+  }
+  const event: ServiceStatusEvent = {
+    type: 'service_status',
+    service: c.cfg.name,
+    status,
+    message,
+    timestamp: new Date(c.now).toISOString(),
+    attempt: s.attempt,
+    maxAttempts: c.cfg.serviceMaxRetries,
+    nextRetryAt: isoOrNull(nextRetryAt(s)),
+    latencyMs: s.latencyMs,
+    previous,
+    ...(opts.failure ? { reason: opts.failure.reason, output: opts.failure.output } : {}),
+  };
+  c.fx.push({ type: 'emit', event });
+}
+
+/** Start what is due now (restart, new round, readiness verdict, probe) and set the one timer. */
+function settle(c: Ctx): void {
+  const { s } = c;
+  // Each step changes the phase, so this ends; the bound is a guard, not a limit that is reached.
+  for (let i = 0; i < 8 && dueStep(c); i++);
+  if (s.phase.kind !== 'stopped' && !s.probing && s.nextProbeAt !== null) {
+    const at = Math.max(s.nextProbeAt, s.lastProbeAt === null ? -Infinity : s.lastProbeAt + PROBE_GAP_MS);
+    if (c.now >= at) {
+      s.probing = true;
+      s.lastProbeAt = c.now;
+      s.nextProbeAt = cadenceAfter(c);
+      c.fx.push({ type: 'probe' });
+    }
+  }
+  const wake = wakeTime(s);
+  if (wake !== s.wakeAt) {
+    s.wakeAt = wake;
+    c.fx.push({ type: 'schedule', at: wake });
+  }
+}
+
+/** One piece of due work; true if something was done. */
+function dueStep(c: Ctx): boolean {
+  const { s, now, cfg } = c;
+  const phase = s.phase;
+  if (phase.kind === 'backoff' && phase.verified && now >= phase.until && !s.restart) {
+    startRestart(c, false);
+    return true;
+  }
+  if (phase.kind === 'failed' && phase.retryAt !== null && now >= phase.retryAt) {
+    s.attempt = 0;
+    enterBackoff(c);
+    setStatus(c, 'unhealthy', `Still down: starting a new round of ${cfg.serviceMaxRetries} attempts`);
+    return true;
+  }
+  if (phase.kind === 'readiness' && !s.probing && now >= phase.deadline) {
+    attemptFailed(c, `not healthy within ${cfg.startupTimeout} s of restart (${phase.last})`, phase.output);
+    return true;
+  }
+  return false;
+}
+
+function wakeTime(s: MachineState): number | null {
+  const phase = s.phase;
+  if (phase.kind === 'stopped') return null;
+  let wake = Infinity;
+  if (!s.probing && s.nextProbeAt !== null) wake = Math.max(s.nextProbeAt, s.lastProbeAt === null ? -Infinity : s.lastProbeAt + PROBE_GAP_MS);
+  if (phase.kind === 'backoff' && phase.verified && !s.restart) wake = Math.min(wake, phase.until);
+  if (phase.kind === 'failed' && phase.retryAt !== null) wake = Math.min(wake, phase.retryAt);
+  if (phase.kind === 'readiness' && !s.probing) wake = Math.min(wake, phase.deadline);
+  return wake === Infinity ? null : wake;
+}
+
+function isoOrNull(t: number | null): string | null {
+  return t === null ? null : new Date(t).toISOString();
+}
