@@ -411,13 +411,16 @@ print_help() {
   local p=$SVC_PREFIX state='${XDG_STATE_HOME:-~/.local/state}/warden'
   if [[ $1 == start ]]; then
     cat <<EOF
-Usage: $SCRIPT [--help]
+Usage: $SCRIPT [--force] [--help]
 
 Starts $SVC_TITLE unless it already answers healthy at its health URL, and waits until
 it does. Safe as Warden's restart command: an instance that is still loading is waited for,
 never duplicated; a hung or unhealthy one (or whatever holds the port) is stopped first, as a
 whole process group (SIGTERM, then SIGKILL after ${p}_STOP_GRACE). The server runs detached
 (setsid), its output appended to the log (rotated when large, never truncated).
+
+  --force   replace a running instance even when it is healthy or still loading (a manual
+            restart: stop it as above, then start and wait)
 EOF
   else
     cat <<EOF
@@ -455,18 +458,25 @@ EOF
   fi
 }
 
-# parse_args start|stop ARGS… — --help, or nothing.
+# parse_args start|stop ARGS… — --help, --force (start only), or nothing. Sets FORCE=0|1.
 parse_args() {
   local mode=$1
   shift
-  case ${1:-} in
-    "") ;;
-    -h | --help)
-      print_help "$mode"
-      exit 0
-      ;;
-    *) die_config "unknown argument '$1' (see $SCRIPT --help)" ;;
-  esac
+  FORCE=0
+  while (($#)); do
+    case $1 in
+      -h | --help)
+        print_help "$mode"
+        exit 0
+        ;;
+      --force)
+        [[ $mode == start ]] || die_config "unknown argument '$1' (see $SCRIPT --help)"
+        FORCE=1
+        ;;
+      *) die_config "unknown argument '$1' (see $SCRIPT --help)" ;;
+    esac
+    shift
+  done
 }
 
 # warden_start ARGS… — the whole start script.
@@ -478,20 +488,23 @@ warden_start() {
   mkdir -p "$(dirname "$PIDFILE")" "$(dirname "$LOG")"
 
   probe "$HEALTH_TIMEOUT"
-  if [[ $PROBE_STATE == healthy ]]; then
+  if [[ $PROBE_STATE == healthy && $FORCE == 0 ]]; then
     say "$SVC_TITLE is already healthy ($HEALTH_URL): nothing to do"
     exit 0
   fi
   take_lock
-  if [[ $LOCK_CONTENDED == 1 ]]; then
+  if [[ $LOCK_CONTENDED == 1 && $FORCE == 0 ]]; then
     probe "$HEALTH_TIMEOUT"
     [[ $PROBE_STATE == healthy ]] && say "$SVC_TITLE is healthy now ($HEALTH_URL)" && exit 0
   fi
   find_instance
 
+  # --force (a person asked for a restart): whatever runs is replaced, healthy or loading.
+  if [[ $FORCE == 1 ]] && ((${#INSTANCE_PIDS[@]})); then
+    say "$SVC_TITLE: --force: replacing the running instance ($PROBE_DETAIL)"
   # Loading (503), or the detector not listening yet while it loads its model: wait for it, as
   # long as it is younger than the startup timeout. A second copy would double the VRAM load.
-  if [[ $PROBE_STATE == loading || $PROBE_STATE == refused ]] && ((${#INSTANCE_PIDS[@]})); then
+  elif [[ $PROBE_STATE == loading || $PROBE_STATE == refused ]] && ((${#INSTANCE_PIDS[@]})); then
     pid=${INSTANCE_PIDS[0]}
     if proc_age "$pid" && ((AGE < STARTUP_TIMEOUT)); then
       release_lock

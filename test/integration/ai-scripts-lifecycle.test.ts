@@ -48,6 +48,32 @@ describe('start: a fresh start', () => {
     expect(startHeaders(await sb.readLog())).toBe(1);
   });
 
+  it('--force replaces a healthy instance (a manual restart): the old group is gone, a new server answers', async () => {
+    const sb = await sandbox('detector');
+    expect((await sb.script('start', sb.fakeCmd())).exitCode).toBe(0);
+    const first = (await sb.pidfilePid())!;
+    const forced = await sb.script('start', sb.fakeCmd(), ['--force']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/--force: replacing the running instance/);
+    const second = (await sb.pidfilePid())!;
+    expect(second).not.toBe(first);
+    expect(liveGroupMembers(first)).toEqual([]);
+    expect(isAlive(second)).toBe(true);
+    expect(startHeaders(await sb.readLog())).toBe(2);
+    expect(await healthOf(sb.port)).toBe(200);
+  });
+
+  it('--force also replaces an instance that is still loading, and only start takes it', async () => {
+    const sb = await sandbox('nemotron');
+    const loading = await sb.script('start', { ...sb.fakeCmd('--load-seconds 60'), NEMOTRON_STARTUP_TIMEOUT: '1' });
+    expect(loading.exitCode).toBe(1);
+    const first = (await sb.pidfilePid())!;
+    const forced = await sb.script('start', sb.fakeCmd(), ['--force']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(liveGroupMembers(first)).toEqual([]);
+    expect((await sb.script('stop', {}, ['--force'])).exitCode).toBe(2);
+  });
+
   it('removes a stale pidfile (the pid of a dead process) and starts a new server', async () => {
     const sb = await sandbox('detector');
     const dead = await sb.spawnOwn(['-e', ''], false);

@@ -47,8 +47,8 @@ export class ShellServiceManager implements ServiceManager {
   }
 
   /**
-   * Run `restartCmd` (after `stopCmd` on a manual restart, when set); never rejects. Both share
-   * the `restartTimeout` budget; timeout or abort kills the running command's whole process group.
+   * Run `restartCmd` (after `stopCmd` on a manual restart, when set); never rejects. Each command
+   * has `restartTimeout`; timeout or abort kills the running command's whole process group.
    */
   async restart(service: ResolvedService, signal?: AbortSignal, opts: RestartOptions = {}): Promise<RestartResult> {
     if (service.restartCmd === null) return failure('restartCmd is null (monitor only)');
@@ -77,11 +77,10 @@ export class ShellServiceManager implements ServiceManager {
   }
 
   async #stopThenStart(service: ResolvedService, start: string, stop: string | undefined, signal: AbortSignal): Promise<RestartResult> {
-    const deadline = Date.now() + service.restartTimeout * 1000;
-    if (stop === undefined) return this.#run(service, start, signal, deadline);
-    const stopped = await this.#run(service, stop, signal, deadline);
+    if (stop === undefined) return this.#run(service, start, signal);
+    const stopped = await this.#run(service, stop, signal);
     if (!stopped.ok) return { ...stopped, reason: `stop command failed: ${stopped.reason}` };
-    const started = await this.#run(service, start, signal, deadline);
+    const started = await this.#run(service, start, signal);
     // One tail for both, the start's last: that is what a person reads first.
     const output = new OutputTail(OUTPUT_TAIL_BYTES);
     output.push(`${stopped.output}\n`);
@@ -89,7 +88,7 @@ export class ShellServiceManager implements ServiceManager {
     return { ...started, output: output.toString() };
   }
 
-  async #run(service: ResolvedService, cmd: string, signal: AbortSignal, deadline: number): Promise<RestartResult> {
+  async #run(service: ResolvedService, cmd: string, signal: AbortSignal): Promise<RestartResult> {
     const tail = new OutputTail(OUTPUT_TAIL_BYTES);
     // The command is the user's own config string, passed whole as one argument: nothing is interpolated.
     const child = execa('/bin/sh', ['-c', cmd], {
@@ -137,7 +136,7 @@ export class ShellServiceManager implements ServiceManager {
       );
     };
     // setTimeout fires at once beyond 2^31-1 ms (~24.8 days): clamp rather than kill at once.
-    const timer = setTimeout(() => stop('timeout'), Math.min(Math.max(0, deadline - Date.now()), 2 ** 31 - 1));
+    const timer = setTimeout(() => stop('timeout'), Math.min(service.restartTimeout * 1000, 2 ** 31 - 1));
     const onAbort = () => stop('aborted');
     signal.addEventListener('abort', onAbort, { once: true });
 

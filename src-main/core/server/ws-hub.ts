@@ -166,22 +166,31 @@ export class WsHub {
     if (ws.readyState === ws.OPEN) this.clients.add(ws);
   }
 
+  /** Each client on its own (§9.9): one that is too slow or whose socket throws is dropped alone. */
   private send(ws: WebSocket, data: string): void {
     if (ws.bufferedAmount > this.maxBuffered) {
       this.opts.logger.warn({ bufferedAmount: ws.bufferedAmount }, 'websocket client too slow; dropped');
-      this.clients.delete(ws);
-      ws.terminate();
+      this.drop(ws);
       return;
     }
-    ws.send(data);
+    try {
+      ws.send(data);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'websocket send failed; client dropped');
+      this.drop(ws);
+    }
+  }
+
+  private drop(ws: WebSocket): void {
+    this.clients.delete(ws);
+    ws.terminate();
   }
 
   private pingAll(): void {
     for (const ws of this.clients) {
       if (!this.alive.has(ws)) {
         this.opts.logger.info('websocket client did not answer ping; dropped');
-        this.clients.delete(ws);
-        ws.terminate();
+        this.drop(ws);
         continue;
       }
       this.alive.delete(ws);

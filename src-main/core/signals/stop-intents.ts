@@ -36,7 +36,14 @@ export class StopIntents {
     }
   }
 
-  stoppedOnPurpose(container: string): boolean {
-    return this.stopped.has(container);
+  /**
+   * Stopped on purpose, or being stopped: a kill was asked for and its die has not arrived yet. A
+   * probe triggered by the kill event (or by the watch connection closing) can find the container
+   * exited before the stream delivers the die; that is still a stop, never a crash (§9.6).
+   */
+  stoppedOnPurpose(container: string, now = Date.now()): boolean {
+    if (this.stopped.has(container)) return true;
+    const killed = this.killedAt.get(container);
+    return killed !== undefined && now - killed <= KILL_TO_DIE_MS;
   }
 }

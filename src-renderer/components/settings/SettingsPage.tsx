@@ -173,6 +173,11 @@ export function SettingsPage({ api }: SettingsPageProps) {
             </div>
             <div className="restart-cmd">
               {text(p('restartCmd'), 'Restart command (shell)', s.restartCmd, (v) => editService(i, { restartCmd: v }), { hint: SHELL_WARNING, placeholder: 'empty = monitor only', disabled: s.monitorOnly })}
+              {text(p('stopCmd'), 'Stop command (shell, optional)', s.stopCmd, (v) => editService(i, { stopCmd: v }), {
+                hint: 'Run first on a manual “Restart now”, so a healthy instance is really replaced.',
+                placeholder: './ai/stop_detector.sh',
+                disabled: s.monitorOnly,
+              })}
               {check(p('monitorOnly'), 'Monitor only — never restart this service', s.monitorOnly, (v) => editService(i, { monitorOnly: v }))}
               {check(p('restartWhenStopped'), 'Docker: restart even if the container was stopped on purpose', s.restartWhenStopped, (v) => editService(i, { restartWhenStopped: v }))}
             </div>

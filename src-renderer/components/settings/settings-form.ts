@@ -9,6 +9,8 @@ export interface ServiceDraft {
   restartCmd: string;
   /** Explicit "monitor only": restartCmd is sent as null whatever the text field holds. */
   monitorOnly: boolean;
+  /** Run before the restart command on a manual restart ('' = none). */
+  stopCmd: string;
   container: string;
   pidfile: string;
   restartWhenStopped: boolean;
@@ -36,7 +38,7 @@ const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null
 const text = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
 const GLOBAL_KNOWN = new Set<string>(['serviceManagerType', ...TIMING_KEYS, 'workingDir', 'dockerStopTimeout', 'notifications', 'server', 'services']);
-const SERVICE_KNOWN = new Set<string>(['name', 'healthUrl', 'restartCmd', 'container', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]);
+const SERVICE_KNOWN = new Set<string>(['name', 'healthUrl', 'restartCmd', 'stopCmd', 'container', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]);
 
 function rest(obj: Loose, known: Set<string>): Loose {
   return Object.fromEntries(Object.entries(obj).filter(([k]) => !known.has(k)));
@@ -61,6 +63,7 @@ function serviceDraft(raw: unknown): ServiceDraft {
     healthUrl: text(s.healthUrl),
     restartCmd: text(s.restartCmd),
     monitorOnly: s.restartCmd === null,
+    stopCmd: text(s.stopCmd),
     container: text(s.container),
     pidfile: text(s.pidfile),
     restartWhenStopped: s.restartWhenStopped === true,
@@ -106,6 +109,7 @@ export function fromDraft(d: SettingsDraft): Record<string, unknown> {
   out.services = d.services.map((s) => {
     const svc: Loose = { ...s.extra, name: s.name, healthUrl: s.healthUrl };
     svc.restartCmd = s.monitorOnly || s.restartCmd.trim() === '' ? null : s.restartCmd;
+    if (s.stopCmd.trim() !== '') svc.stopCmd = s.stopCmd;
     if (s.container.trim() !== '') svc.container = s.container;
     if (s.pidfile.trim() !== '') svc.pidfile = s.pidfile;
     if (s.restartWhenStopped) svc.restartWhenStopped = true;
@@ -124,7 +128,7 @@ export function fieldId(path: string): string {
 export function fieldPaths(d: SettingsDraft): Set<string> {
   const paths = new Set<string>(['serviceManagerType', ...TIMING_KEYS, 'workingDir', 'dockerStopTimeout', 'notifications', 'server.host', 'server.port']);
   d.services.forEach((_s, i) => {
-    for (const f of ['name', 'healthUrl', 'restartCmd', 'container', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]) paths.add(`services[${i}].${f}`);
+    for (const f of ['name', 'healthUrl', 'restartCmd', 'stopCmd', 'container', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]) paths.add(`services[${i}].${f}`);
   });
   return paths;
 }

@@ -40,6 +40,14 @@ describe('warden config validate', () => {
     expect(await fs.readFile(file, 'utf8')).toBe(text);
   });
 
+  it('exits 2 for a health URL the probes could not use, with the reason', async () => {
+    const file = path.join(dir, 'config.json');
+    await fs.writeFile(file, JSON.stringify({ services: [{ name: 'a', healthUrl: 'http://127.0.0.1:99999/health', restartCmd: null }] }));
+    const io = captureIo();
+    expect(await main(['config', 'validate', file], io, never)).toBe(2);
+    expect(io.err().trim()).toBe('config.json: services[0].healthUrl: port 99999 is out of range (1–65535)');
+  });
+
   it('exits 2 for a missing file', async () => {
     const io = captureIo();
     expect(await main(['config', 'validate', path.join(dir, 'nope.json')], io, never)).toBe(2);

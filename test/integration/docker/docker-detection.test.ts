@@ -97,6 +97,19 @@ describe('docker strategy with event-driven detection', () => {
     await pollUntil(async () => (w.statuses().at(-1) === 'healthy' ? true : undefined), 'healthy after start');
   });
 
+  it('a deliberate docker stop goes to paused directly, with no unhealthy before it (§9.6)', async () => {
+    for (let round = 0; round < 6; round++) {
+      const port = await freePort();
+      const name = `det-stop-direct${round}`;
+      const container = await createWebContainer(daemon.docker, { name, port });
+      // docker:// health races the stream's kill/die/stop; http health also the watch connection.
+      const w = await watch(name, round % 2 ? { healthUrl: `http://127.0.0.1:${port}/health` } : {});
+      await container.stop({ t: 1 });
+      await pollUntil(async () => (w.statuses().at(-1) === 'paused' ? true : undefined), 'paused');
+      expect(w.statuses()).toEqual(['healthy', 'paused']);
+    }
+  });
+
   it('restarts a stopped container when the service says restartWhenStopped', async () => {
     const port = await freePort();
     const container = await createWebContainer(daemon.docker, { name: 'det-stop2', port });

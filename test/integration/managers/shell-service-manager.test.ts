@@ -190,6 +190,27 @@ describe('ShellServiceManager.restart', () => {
   });
 });
 
+describe('ShellServiceManager.restart with a stopCmd (CONTRACT §9.8)', () => {
+  it('a manual restart runs stopCmd, then restartCmd, and keeps the output of both', async () => {
+    const svc = service('echo start >> steps; echo started', { stopCmd: 'echo stop >> steps; echo stopped' });
+    expect(await manager().restart(svc, undefined, { manual: true })).toEqual({ ok: true, output: 'stopped\nstarted' });
+    expect(readFileSync(join(dir, 'steps'), 'utf8')).toBe('stop\nstart\n');
+  });
+
+  it('an automatic restart runs restartCmd alone', async () => {
+    const svc = service('echo start >> steps', { stopCmd: 'echo stop >> steps' });
+    expect((await manager().restart(svc)).ok).toBe(true);
+    expect(readFileSync(join(dir, 'steps'), 'utf8')).toBe('start\n');
+  });
+
+  it('a failing stopCmd fails the restart and restartCmd is not run', async () => {
+    const svc = service('echo start >> steps', { stopCmd: 'echo cannot stop; exit 3' });
+    const result = failed(await manager().restart(svc, undefined, { manual: true }));
+    expect(result).toMatchObject({ reason: 'stop command failed: exit code 3', output: 'cannot stop', exitCode: 3 });
+    expect(existsSync(join(dir, 'steps'))).toBe(false);
+  });
+});
+
 describe('ShellServiceManager.checkHealth', () => {
   it("answers with the service's own probe", async () => {
     const up: ProbeResult = { state: 'up', reason: 'HTTP 200', latencyMs: 3 };

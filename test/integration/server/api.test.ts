@@ -177,6 +177,22 @@ describe('settings', () => {
     expect(t.warden.config().healthCheckInterval).toBe(0.05);
   });
 
+  it('PUT with health URLs that pass a pattern but cannot be probed answers 400 with the reason (CONTRACT §9.10)', async () => {
+    t = await startTestServer();
+    const before = await fs.readFile(t.configFile);
+    const urls = ['http://127.0.0.1:99999/health', 'redis://:%zz@h:6379', 'http://[::1/health'];
+    const bad = { ...t.warden.config(), services: urls.map((healthUrl, i) => ({ name: `s${i}`, healthUrl, restartCmd: 'true' })) };
+    const res = await put(JSON.stringify(bad));
+    expect(res.status).toBe(400);
+    expect(res.json<{ issues: unknown[] }>().issues).toEqual([
+      { path: 'services[0].healthUrl', message: 'port 99999 is out of range (1–65535)' },
+      { path: 'services[1].healthUrl', message: 'bad percent-encoding in the password (write % as %25)' },
+      { path: 'services[2].healthUrl', message: 'unclosed "[" in the host (IPv6 looks like [::1]:8090)' },
+    ]);
+    expect((await fs.readFile(t.configFile)).equals(before)).toBe(true);
+    expect(t.warden.monitor.states().map((s) => s.service)).toEqual(['alpha', 'beta']);
+  });
+
   it('PUT with a body that is not JSON answers 400 "invalid JSON" and leaves the file untouched', async () => {
     t = await startTestServer();
     const before = await fs.readFile(t.configFile);

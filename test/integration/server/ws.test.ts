@@ -65,6 +65,49 @@ describe('WebSocket stream', () => {
     ws.close();
   });
 
+  it('a monitor subscriber that throws never silences the dashboards: every client keeps getting every event (§9.9)', async () => {
+    t = await startTestServer();
+    await untilStatus(t.warden, 'alpha', 'healthy');
+    let throws = 0;
+    t.warden.monitor.subscribe(() => {
+      throws++;
+      throw new Error('a broken subscriber');
+    });
+    const a = await openWs(t.server.port);
+    const b = await openWs(t.server.port);
+    for (let i = 0; i < 3; i++) {
+      t.warden.monitor.act('alpha', 'pause');
+      t.warden.monitor.act('alpha', 'resume');
+      for (const c of [a, b]) await c.inbox.next(isStatus('alpha', 'healthy'));
+    }
+    expect(throws).toBeGreaterThanOrEqual(6);
+    for (const c of [a, b]) {
+      const statuses = c.inbox.messages.filter((m): m is ServiceStatusEvent => m.type === 'service_status').map((e) => e.status);
+      expect(statuses).toEqual(['paused', 'healthy', 'paused', 'healthy', 'paused', 'healthy']);
+      c.ws.close();
+    }
+  });
+
+  it('a client whose socket throws on send is dropped alone; the others keep receiving', async () => {
+    t = await startTestServer();
+    await untilStatus(t.warden, 'alpha', 'healthy');
+    const broken = await openWs(t.server.port);
+    const fine = await openWs(t.server.port);
+    // The server side of the first client: make its sends throw, as a socket torn down mid-send can.
+    const clients = (t.server.hub as unknown as { clients: Set<{ send: () => void }> }).clients;
+    const [first] = [...clients];
+    first!.send = () => {
+      throw new Error('socket torn down');
+    };
+    t.warden.monitor.act('alpha', 'pause');
+    await fine.inbox.next(isStatus('alpha', 'paused'));
+    await broken.inbox.closed;
+    t.warden.monitor.act('alpha', 'resume');
+    await fine.inbox.next(isStatus('alpha', 'healthy'));
+    expect(t.server.hub.clientCount).toBe(1);
+    fine.ws.close();
+  });
+
   it('sends a heartbeat every heartbeatMs', async () => {
     t = await startTestServer({ heartbeatMs: 50 });
     const { ws, inbox } = await openWs(t.server.port);

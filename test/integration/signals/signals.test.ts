@@ -3,7 +3,8 @@ import net from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../../../src-shared/config-schema.js';
 import { silentLogger } from '../../../src-main/core/log/logger.js';
 import { ConnectionWatch } from '../../../src-main/core/signals/connection-watch.js';
@@ -62,6 +63,49 @@ describe('ConnectionWatch', () => {
     await waitUntil(() => (watch as unknown as { retryMs: number }).retryMs >= 1000, { timeoutMs: 20_000 });
     watch.stop();
     expect(lost).toBe(0);
+  });
+});
+
+describe('re-arming the watch connection when a service is healthy again', () => {
+  it('connects at once on rearm(), not when its retry backoff (grown while the service was down) ends', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as net.AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const turn = () => new Promise((r) => setImmediate(r));
+    // The retry timer never fires on its own here: only rearm() can reconnect.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const watch = new ConnectionWatch('127.0.0.1', port, () => undefined);
+    const server = net.createServer((socket) => socket.on('error', () => undefined));
+    try {
+      watch.start();
+      // Refused once: the watch now waits for its (fake, never firing) retry timer.
+      for (let i = 0; i < 100_000 && (watch as unknown as { retryMs: number }).retryMs === 250; i++) await turn();
+      server.listen(port, '127.0.0.1');
+      await once(server, 'listening');
+      const connected = once(server, 'connection');
+      watch.rearm();
+      await connected;
+      for (let i = 0; i < 100_000 && !watch.open; i++) await turn();
+      expect(watch.open).toBe(true);
+      watch.rearm(); // already open: nothing happens
+      expect(watch.open).toBe(true);
+    } finally {
+      watch.stop();
+      vi.useRealTimers();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('the hub re-arms the watch of the named service only', () => {
+    const hub = new SignalHub(() => undefined, silentLogger());
+    hub.apply(configSchema.parse({ services: [{ name: 'svc', healthUrl: 'docker://svc', restartCmd: null }], serviceManagerType: 'docker' }));
+    hub.rearm('svc'); // no watch connection for docker:// health
+    hub.rearm('nope');
+    expect(hub.watching('svc')).toEqual({ connected: false, pid: null });
+    hub.stop();
   });
 });
 

@@ -103,6 +103,19 @@ describe('recovery outcomes', () => {
     expect(h.manager.restarts).toHaveLength(0);
   });
 
+  it('a hung service is restarted when its backoff ends: the fresh look runs during the wait, not after it', async () => {
+    h = harness(testConfig({ serviceHealthTimeout: 5 }));
+    h.manager.set('svc', 'down');
+    h.manager.probeDelay.set('svc', 5_000); // every probe runs into the 5 s timeout
+    h.monitor.start();
+    await h.advance(10_000);
+    expect(h.timeline()).toEqual(['5000:unhealthy', '10000:restarting']);
+    // Found hung at 5 s; the fresh look starts at once and ends with the 5 s wait (the old loop
+    // started it at 10 s and restarted at 15 s); then readiness from 10 s.
+    expect(h.manager.probeTimes('svc')).toEqual([0, 5_000, 10_000]);
+    expect(h.manager.restartTimes('svc')).toEqual([10_000]);
+  });
+
   it('polls readiness after a restart and fails the attempt when startupTimeout passes', async () => {
     h = harness(testConfig({ services: [svc({ startupTimeout: 2, serviceMaxRetries: 1 })], failedRetryInterval: 0 }));
     h.manager.set('svc', 'down');

@@ -110,6 +110,7 @@ describe('Settings page', () => {
     fireEvent.click(screen.getAllByLabelText('Monitor only — never restart this service')[2]!);
     fireEvent.click(screen.getAllByLabelText(/Docker: restart even/)[2]!);
     change(input('Pidfile (optional)', 2), '/run/cache.pid');
+    change(input('Stop command (shell, optional)', 2), './stop-cache.sh');
     change(input('Docker container', 2), 'cache-ctr');
     fireEvent.click(screen.getAllByText('Timing overrides for this service', { selector: 'summary' })[2]!);
     change(input('Probe timeout (s)', 3), '1');
@@ -117,7 +118,7 @@ describe('Settings page', () => {
     await screen.findByText('Settings saved and applied.');
     const services = puts(calls)[0]!.services as Record<string, unknown>[];
     expect(services.map((s) => s.name)).toEqual(['rtdetr', 'nemotron', 'cache']);
-    expect(services[2]).toEqual({ name: 'cache', healthUrl: 'tcp://127.0.0.1:6380', restartCmd: 'echo hi', container: 'cache-ctr', pidfile: '/run/cache.pid', restartWhenStopped: true, serviceHealthTimeout: 1 });
+    expect(services[2]).toEqual({ name: 'cache', healthUrl: 'tcp://127.0.0.1:6380', restartCmd: 'echo hi', stopCmd: './stop-cache.sh', container: 'cache-ctr', pidfile: '/run/cache.pid', restartWhenStopped: true, serviceHealthTimeout: 1 });
   });
 
   it('edits the general fields', async () => {

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import type { ContainerEvent } from '../../../src-main/core/managers/docker-event-parser.js';
+import { StopIntents } from '../../../src-main/core/signals/stop-intents.js';
+
+const event = (kind: ContainerEvent['kind'], time: number, container = 'rtdetr'): ContainerEvent => ({ kind, container, id: 'x', time, timeNano: `${time * 1e6}` });
+
+describe('StopIntents: a deliberate stop is told from a crash by the event stream', () => {
+  it('docker stop (kill, die, stop) and docker kill (kill, die) are on purpose; a bare die is a crash', () => {
+    const intents = new StopIntents();
+    for (const e of [event('kill', 0, 'a'), event('die', 5, 'a'), event('stop', 6, 'a'), event('kill', 0, 'b'), event('die', 5, 'b'), event('die', 5, 'c')]) intents.record(e);
+    expect(['a', 'b', 'c'].map((c) => intents.stoppedOnPurpose(c, 10))).toEqual([true, true, false]);
+  });
+
+  it('a kill whose die has not arrived yet already counts: the probe may find the container exited first', () => {
+    const intents = new StopIntents();
+    intents.record(event('kill', 1_000));
+    expect(intents.stoppedOnPurpose('rtdetr', 1_010)).toBe(true);
+    // Long after, with no die, it was a signal that did not stop it (a reload): no longer an intent.
+    expect(intents.stoppedOnPurpose('rtdetr', 1_000 + 31_000)).toBe(false);
+  });
+
+  it('a start or restart clears the intent: a later bare die is a crash again', () => {
+    const intents = new StopIntents();
+    for (const e of [event('kill', 0), event('die', 1), event('stop', 2), event('start', 100)]) intents.record(e);
+    expect(intents.stoppedOnPurpose('rtdetr', 101)).toBe(false);
+    intents.record(event('die', 200));
+    expect(intents.stoppedOnPurpose('rtdetr', 201)).toBe(false);
+    intents.record(event('kill', 300));
+    intents.record(event('restart', 301));
+    expect(intents.stoppedOnPurpose('rtdetr', 302)).toBe(false);
+  });
+
+  it('a die long after the kill is a crash', () => {
+    const intents = new StopIntents();
+    intents.record(event('kill', 0));
+    intents.record(event('die', 40_000));
+    expect(intents.stoppedOnPurpose('rtdetr', 40_001)).toBe(false);
+  });
+});
