@@ -142,6 +142,45 @@ export class DockerEventWatcher extends EventEmitter<DockerEventWatcherEvents> {
   }
 }
 
+/**
+ * The life-cycle events of one container that the daemon records in [since, until] (epoch ms,
+ * `until` may be in the future: the daemon holds the stream open until then), each handed to
+ * `onEvent` in order. Ends when the daemon closes the stream at `until`, when `onEvent` returns
+ * true (what was waited for came), or when `signal` aborts. For catching up when the live stream
+ * may not have delivered an event yet.
+ */
+export async function readContainerEvents(
+  docker: Dockerode,
+  container: string,
+  range: { since: number; until: number },
+  onEvent: (event: ContainerEvent) => boolean,
+  signal?: AbortSignal,
+): Promise<void> {
+  const stream = await docker.getEvents({
+    filters: JSON.stringify({ type: ['container'], container: [container], event: CONTAINER_ACTIONS }),
+    // Docker reads "seconds.fraction"; the typings only know numbers.
+    since: (range.since / 1000).toFixed(3) as unknown as number,
+    until: (range.until / 1000).toFixed(3) as unknown as number,
+    abortSignal: signal,
+  });
+  const parser = new DockerEventParser();
+  await new Promise<void>((resolve) => {
+    const finish = () => {
+      signal?.removeEventListener('abort', finish);
+      destroy(stream);
+      resolve();
+    };
+    if (signal?.aborted) return finish();
+    signal?.addEventListener('abort', finish, { once: true });
+    stream.on('data', (chunk: Buffer | string) => {
+      for (const event of parser.push(chunk)) if (onEvent(event)) return finish();
+    });
+    stream.once('end', finish);
+    stream.once('close', finish);
+    stream.once('error', finish);
+  });
+}
+
 function destroy(stream: NodeJS.ReadableStream): void {
   (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
 }

@@ -5,6 +5,7 @@ import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { Probe, ProbeResult } from '../probes/probe.js';
 import { probeResult } from '../probes/probe-result.js';
 import { startDeadline } from '../probes/deadline.js';
+import { readContainerEvents, type ContainerEvent } from './docker-events.js';
 import type { RestartResult, ServiceManager } from './service-manager.js';
 
 /** A container's life-cycle state as the monitor needs it (from `docker inspect`). */
@@ -29,12 +30,18 @@ export interface DockerServiceManagerOptions {
   docker?: Dockerode;
   logger?: Pick<Logger, 'warn'>;
   /** Containers stopped on purpose (from the event stream): their down is not a crash. */
-  intents?: { stoppedOnPurpose(container: string): boolean };
+  intents?: { stoppedOnPurpose(container: string): boolean; record(event: ContainerEvent): void };
 }
 
 const DOCKER_URL = /^docker:\/\/([^\s/]+)\/?$/i;
 /** Errors that mean the daemon itself could not be reached (not an API answer). */
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
+/** How far back a catch-up reads the daemon's events (a stop's kill comes seconds before its die at most). */
+const CATCH_UP_MS = 60_000;
+/** After an exit, the die event follows within this (the daemon logs it as it finishes the exit). */
+const DIE_SETTLE_MS = 100;
+/** A running container whose port closed: how long to wait for the kill of a stop in progress. */
+const STOP_SETTLE_MS = 300;
 /** Docker prints this for "never" in FinishedAt. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -84,8 +91,45 @@ export class DockerServiceManager implements ServiceManager {
   /** For docker://NAME: the container's state; for any other URL: the service's probe. Marks a deliberate stop. */
   async checkHealth(service: ResolvedService, signal?: AbortSignal): Promise<ProbeResult> {
     const result = await this.checkState(service, signal);
-    if (result.state !== 'down' || !this.intents?.stoppedOnPurpose(service.container)) return result;
+    const intents = this.intents;
+    if (result.state !== 'down' || !intents) return result;
+    if (!intents.stoppedOnPurpose(service.container)) await this.catchUp(service, intents, signal);
+    if (!intents.stoppedOnPurpose(service.container)) return result;
     return { ...result, stoppedOnPurpose: true, reason: `container ${service.container} was stopped on purpose (docker stop)` };
+  }
+
+  /**
+   * The live event stream trails a probe: the watch connection sees the port close as the process
+   * exits (or a kill-triggered probe finds the container exited) before the stream delivers what
+   * `docker stop` logged. Ask the daemon itself for the container's recent events, up to the die
+   * of this exit (the daemon logs it when the exit is done) — or, while the container still runs,
+   * up to a kill for a moment — so a stop is never taken for a crash (§9.6). Replayed in order,
+   * the events leave the intents as the stream will. A daemon that cannot answer changes nothing.
+   */
+  private async catchUp(service: ResolvedService, intents: NonNullable<DockerServiceManagerOptions['intents']>, signal?: AbortSignal): Promise<void> {
+    const budget = abortableBudget(service.serviceHealthTimeout * 1000, signal);
+    try {
+      const state = await this.inspectState(service.container, budget.signal);
+      if (state === null) return;
+      const now = Date.now();
+      const finished = state.finishedAt === null ? null : Date.parse(state.finishedAt);
+      const exited = !state.running && finished !== null;
+      const until = exited ? Math.max(now, finished + DIE_SETTLE_MS) : now + STOP_SETTLE_MS;
+      await readContainerEvents(
+        this.docker,
+        service.container,
+        { since: now - CATCH_UP_MS, until },
+        (event) => {
+          intents.record(event);
+          return exited ? event.kind === 'die' && event.time >= finished - 1 : event.time >= now - STOP_SETTLE_MS && (event.kind === 'kill' || event.kind === 'die');
+        },
+        budget.signal,
+      );
+    } catch (err) {
+      this.logger?.warn({ service: service.name, err: errorMessage(err) }, 'could not read recent docker events');
+    } finally {
+      budget.dispose();
+    }
   }
 
   private async checkState(service: ResolvedService, signal?: AbortSignal): Promise<ProbeResult> {

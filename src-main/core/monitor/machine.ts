@@ -11,7 +11,11 @@ import type { ProbeResult } from '../probes/probe.js';
  * written from these types.
  */
 
-/** Probes of one service start at least this far apart, in every phase (§9.2). */
+/**
+ * Probes of one service start at least this far apart, in every phase (§9.2). Two outside events
+ * may look sooner: a signal (a crash seen by the watch connection; signals themselves no closer
+ * than this), and the first look at a service a restart has just started.
+ */
 export const PROBE_GAP_MS = 250;
 /** Crash-loop backoff never waits longer than this before attempt 1 of an episode (§9.11). */
 export const CRASH_LOOP_CAP_MS = 300_000;
@@ -113,8 +117,14 @@ export interface MachineState {
   healthySince: number | null;
   /** The last backoff wait: carried into the next episode until resetAfter of health (§9.11). */
   lastWaitMs: number | null;
-  /** When the last probe started (the PROBE_GAP_MS rule). */
+  /** When the last probe started. */
   lastProbeAt: number | null;
+  /** No probe starts before this (the last start + PROBE_GAP_MS; null right after a restart). */
+  gapUntil: number | null;
+  /** A signal asked for a look that has not started yet: it may start before `gapUntil`… */
+  signalled: boolean;
+  /** …but not before this (the last such early look + PROBE_GAP_MS). */
+  signalGapUntil: number | null;
   /** When the next probe is due (null: none planned in this phase). */
   nextProbeAt: number | null;
   /** A probe is in flight (never more than one). */
@@ -177,6 +187,9 @@ export function initialState(now: number): MachineState {
     healthySince: null,
     lastWaitMs: null,
     lastProbeAt: null,
+    gapUntil: null,
+    signalled: false,
+    signalGapUntil: null,
     nextProbeAt: null,
     probing: false,
     restart: null,

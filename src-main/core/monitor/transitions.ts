@@ -54,7 +54,10 @@ function apply(c: Ctx, input: Input): void {
       return; // settle() does whatever is due now
     case 'signal':
       // A signal asks for a look now. A restart in flight or readiness polling already look.
-      if (hasCadence(s.phase.kind) || s.phase.kind === 'backoff') s.nextProbeAt = Math.min(s.nextProbeAt ?? c.now, c.now);
+      if (hasCadence(s.phase.kind) || s.phase.kind === 'backoff') {
+        s.nextProbeAt = Math.min(s.nextProbeAt ?? c.now, c.now);
+        s.signalled = true;
+      }
       return;
     case 'probed':
       return onProbed(c, input.result);
@@ -203,6 +206,7 @@ function onRestarted(c: Ctx, result: { ok: true; output: string } | { ok: false;
     return;
   }
   if (!result.ok) return attemptFailed(c, result.reason, result.output);
+  s.gapUntil = null; // a new instance: look at it at once
   setPhase(c, { kind: 'readiness', from: c.now, deadline: c.now + ms(cfg.startupTimeout), last: 'no answer yet', output: result.output });
   setMessage(c, `Restarted; waiting up to ${cfg.startupTimeout} s for it to answer`);
 }
@@ -245,8 +249,7 @@ function enterBackoff(c: Ctx): void {
   // Start the fresh look as long before `until` as the last probe took, so a hung service does
   // not cost a second full timeout after the wait; never sooner than the probe gap allows.
   const lead = Math.min(ms(cfg.serviceHealthTimeout), s.latencyMs ?? 0);
-  const earliest = s.lastProbeAt === null ? -Infinity : s.lastProbeAt + PROBE_GAP_MS;
-  const verifyAt = Math.max(until - lead, earliest);
+  const verifyAt = Math.max(until - lead, s.gapUntil ?? -Infinity);
   // When the gap rule puts the next look past the end of the wait, the last one is fresh enough.
   s.lastWaitMs = wait;
   setPhase(c, { kind: 'backoff', until, verifyAt, verified: verifyAt > until });
@@ -379,6 +382,7 @@ function setPhase(c: Ctx, next: Phase): void {
   const { s } = c;
   const hadCadence = hasCadence(s.phase.kind);
   s.phase = next;
+  s.signalled = false; // a signal asks for a look in the phase it came in
   switch (next.kind) {
     case 'watching':
     case 'starting':
@@ -445,14 +449,16 @@ function settle(c: Ctx): void {
   const { s } = c;
   // Each step changes the phase, so this ends; the bound is a guard, not a limit that is reached.
   for (let i = 0; i < 8 && dueStep(c); i++);
-  if (s.phase.kind !== 'stopped' && !s.probing && s.nextProbeAt !== null) {
-    const at = Math.max(s.nextProbeAt, s.lastProbeAt === null ? -Infinity : s.lastProbeAt + PROBE_GAP_MS);
-    if (c.now >= at) {
-      s.probing = true;
-      s.lastProbeAt = c.now;
-      s.nextProbeAt = cadenceAfter(c);
-      c.fx.push({ type: 'probe' });
-    }
+  const at = s.phase.kind === 'stopped' ? null : probeTime(s);
+  if (at !== null && c.now >= at) {
+    // A signal's look that comes sooner than the gap keeps signals themselves apart.
+    if (c.now < (s.gapUntil ?? -Infinity)) s.signalGapUntil = c.now + PROBE_GAP_MS;
+    s.probing = true;
+    s.signalled = false;
+    s.lastProbeAt = c.now;
+    s.gapUntil = c.now + PROBE_GAP_MS;
+    s.nextProbeAt = cadenceAfter(c);
+    c.fx.push({ type: 'probe' });
   }
   const wake = wakeTime(s);
   if (wake !== s.wakeAt) {
@@ -482,11 +488,18 @@ function dueStep(c: Ctx): boolean {
   return false;
 }
 
+/** When the next probe may start: when it is due and the gap allows (a signal's gap, if one asked). */
+function probeTime(s: MachineState): number | null {
+  if (s.probing || s.nextProbeAt === null) return null;
+  let gap = s.gapUntil ?? -Infinity;
+  if (s.signalled) gap = Math.min(gap, s.signalGapUntil ?? -Infinity);
+  return Math.max(s.nextProbeAt, gap);
+}
+
 function wakeTime(s: MachineState): number | null {
   const phase = s.phase;
   if (phase.kind === 'stopped') return null;
-  let wake = Infinity;
-  if (!s.probing && s.nextProbeAt !== null) wake = Math.max(s.nextProbeAt, s.lastProbeAt === null ? -Infinity : s.lastProbeAt + PROBE_GAP_MS);
+  let wake = probeTime(s) ?? Infinity;
   if (phase.kind === 'backoff' && phase.verified && !s.restart) wake = Math.min(wake, phase.until);
   if (phase.kind === 'failed' && phase.retryAt !== null) wake = Math.min(wake, phase.retryAt);
   if (phase.kind === 'readiness' && !s.probing) wake = Math.min(wake, phase.deadline);
