@@ -103,23 +103,38 @@ export const configSchema = z
     server: z
       .strictObject({
         host: z.string().min(1, { error: 'must be a host name or address' }).default('127.0.0.1'),
-        port: z.number({ error: 'must be a port number' }).int({ error: 'must be a whole number' }).min(0).max(65535, { error: 'must be 0–65535' }).default(8765),
+        port: z.number({ error: 'must be a port number' }).int({ error: 'must be a whole number' }).min(0, { error: 'must be 0–65535' }).max(65535, { error: 'must be 0–65535' }).default(8765),
       }, { error: 'must be an object with host and port' })
       .default({ host: '127.0.0.1', port: 8765 }),
     services: z.array(serviceSchema, { error: 'must be a list of services' }).default(() => structuredClone(DEFAULT_SERVICES)),
   }, { error: 'must be a JSON object' })
   .superRefine((cfg, ctx) => {
-    const seen = new Map<string, number>();
-    cfg.services.forEach((s, i) => {
-      if (cfg.serviceManagerType !== 'docker' && /^docker:\/\//i.test(s.healthUrl)) {
-        ctx.addIssue({ code: 'custom', path: ['services', i, 'healthUrl'], message: 'docker:// health needs "serviceManagerType": "docker"' });
-      }
-      const first = seen.get(s.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `duplicate name "${s.name}" (also services[${first}])` });
-      } else seen.set(s.name, i);
-    });
+    for (const issue of crossFieldIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
   });
+
+/**
+ * The checks that span fields (unique names; docker:// only with the docker strategy), on input
+ * that may be invalid elsewhere: zod skips an object's refinements once one of its fields has the
+ * wrong type, so validateConfig runs these on the raw input too and every problem is named at once.
+ */
+function crossFieldIssues(raw: unknown): { path: (string | number)[]; message: string }[] {
+  const cfg = (typeof raw === 'object' && raw !== null ? raw : {}) as { serviceManagerType?: unknown; services?: unknown };
+  if (!Array.isArray(cfg.services)) return [];
+  const docker = cfg.serviceManagerType === 'docker';
+  const seen = new Map<string, number>();
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  cfg.services.forEach((s: unknown, i) => {
+    const svc = (typeof s === 'object' && s !== null ? s : {}) as { name?: unknown; healthUrl?: unknown };
+    if (!docker && typeof svc.healthUrl === 'string' && /^docker:\/\//i.test(svc.healthUrl)) {
+      issues.push({ path: ['services', i, 'healthUrl'], message: 'docker:// health needs "serviceManagerType": "docker"' });
+    }
+    if (typeof svc.name !== 'string') return;
+    const first = seen.get(svc.name);
+    if (first !== undefined) issues.push({ path: ['services', i, 'name'], message: `duplicate name "${svc.name}" (also services[${first}])` });
+    else seen.set(svc.name, i);
+  });
+  return issues;
+}
 
 /** A validated configuration (times in seconds). */
 export type WardenConfig = z.output<typeof configSchema>;
@@ -168,6 +183,11 @@ export function validateConfig(input: unknown): { ok: true; config: WardenConfig
     }
     return [{ path: formatPath(issue.path), message: issue.message }];
   });
+  // Every problem in one run (CONTRACT §10): the cross-field checks also when a field is mistyped.
+  for (const cross of crossFieldIssues(input)) {
+    const issue = { path: formatPath(cross.path), message: cross.message };
+    if (!issues.some((i) => i.path === issue.path && i.message === issue.message)) issues.push(issue);
+  }
   return { ok: false, issues };
 }
 

@@ -2,10 +2,10 @@
 import { processIo } from './io.js';
 import { main } from './main.js';
 
-// SIGINT/SIGTERM stop `serve` cleanly: the monitor, the server and any restart in flight
-// (its whole process group) are stopped before exit 0.
+// SIGINT, SIGTERM and SIGHUP (the terminal running `warden serve` closed) stop it cleanly: the
+// monitor, the server and any restart in flight (its whole process group) stop before exit 0.
 const controller = new AbortController();
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => controller.abort());
 
 main(process.argv.slice(2), processIo, controller.signal).then(
   (code) => process.exit(code),

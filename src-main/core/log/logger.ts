@@ -12,8 +12,19 @@ export function createLogger(opts: { level?: string; destination?: DestinationSt
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination ?? pino.destination({ dest: 1, sync: true }),
+    opts.destination ?? stdout(),
   );
+}
+
+/**
+ * stdout, synchronously. A write that fails (EIO once the terminal running `warden serve` is
+ * closed, EPIPE once a pipe reader left) is dropped: a log line that cannot be written must never
+ * stop the monitor, nor its clean shutdown.
+ */
+function stdout(): DestinationStream {
+  const dest = pino.destination({ dest: 1, sync: true });
+  dest.on('error', () => undefined);
+  return dest;
 }
 
 /** A logger that drops everything: for tests and library use. */

@@ -96,6 +96,9 @@ export class ShellServiceManager implements ServiceManager {
       shell: false,
       detached: true, // leads its own process group, so the whole tree can be signalled
       stdin: 'ignore',
+      // Warden's own variables (the API token above all) stay home (CONTRACT §10).
+      env: childEnvironment(process.env),
+      extendEnv: false,
       buffer: false,
       reject: false,
       forceKillAfterDelay: false,
@@ -180,6 +183,13 @@ export class ShellServiceManager implements ServiceManager {
       (s as Readable & { unref?: () => void }).unref?.();
     }
   }
+}
+
+/** The environment restart commands (and the servers they start) get: Warden's, less every WARDEN_* variable. */
+export function childEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith('WARDEN_')) out[k] = v;
+  return out;
 }
 
 function failure(

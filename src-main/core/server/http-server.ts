@@ -71,7 +71,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metrics = new WardenMetrics(warden.monitor);
   const routes = apiRoutes({ warden, metrics, demo: opts.demo });
   const onRequest = async (req: IncomingMessage, res: ServerResponse, g: RequestGuard): Promise<void> => {
-    const site = g.checkSite(req.headers);
+    const site = g.checkSite(req);
     if (site) {
       sendError(res, site.status, site.error, site.headers);
       return;

@@ -18,8 +18,11 @@ export interface MetricsSource {
 export class WardenMetrics {
   readonly registry = new Registry();
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly source: MetricsSource;
+  private readonly restarts: Counter<'service' | 'result'>;
 
   constructor(source: MetricsSource) {
+    this.source = source;
     new Gauge({
       name: 'warden_service_up',
       help: '1 when the service is healthy, else 0.',
@@ -55,6 +58,8 @@ export class WardenMetrics {
       labelNames: ['service', 'result'],
       registers: [this.registry],
     });
+    this.restarts = restarts;
+    this.zeroCounters();
 
     this.unsubscribe.push(
       source.onProbe((p) => probeDuration.observe({ service: p.service }, p.latencyMs / 1000)),
@@ -72,7 +77,19 @@ export class WardenMetrics {
 
   /** Every metric in Prometheus text format. */
   render(): Promise<string> {
+    this.zeroCounters();
     return this.registry.metrics();
+  }
+
+  /**
+   * Every labelled counter exists, at 0, for every service (CONTRACT §10): Prometheus' increase()
+   * only sees a first restart if the series was there before it. Services added live get theirs
+   * at the next scrape.
+   */
+  private zeroCounters(): void {
+    for (const s of this.source.states()) {
+      for (const result of ['success', 'failure'] as const) this.restarts.inc({ service: s.service, result }, 0);
+    }
   }
 
   /** Stop listening to the monitor. */

@@ -1,4 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
+
+/** What the checks read of a request: its parsed headers, and the raw list (duplicates kept). */
+export interface GuardedRequest {
+  headers: IncomingHttpHeaders;
+  rawHeaders?: string[];
+}
 import { tokensEqual } from './token.js';
 
 /** Why a request was refused: the HTTP status and a short message (never the token). */
@@ -36,7 +42,10 @@ export class RequestGuard {
   }
 
   /** Host and Origin checks (no token): enough for /healthz and the static dashboard. */
-  checkSite(headers: IncomingHttpHeaders): GuardFailure | null {
+  checkSite(req: GuardedRequest): GuardFailure | null {
+    const { headers } = req;
+    // Node keeps the first of several Host headers; a proxy may route by another. Refuse (§10).
+    if (countHeader(req.rawHeaders, 'host') > 1) return { status: 400, error: 'bad request: more than one Host header' };
     const host = headers.host?.toLowerCase();
     if (!host || !this.hosts.has(host)) return { status: 421, error: 'misdirected request: Host does not name this server' };
     const origin = headers.origin;
@@ -55,7 +64,14 @@ export class RequestGuard {
   }
 
   /** Every check for an API request: Host, Origin, then the bearer token. */
-  checkApi(headers: IncomingHttpHeaders): GuardFailure | null {
-    return this.checkSite(headers) ?? this.checkToken(bearerToken(headers.authorization));
+  checkApi(req: GuardedRequest): GuardFailure | null {
+    return this.checkSite(req) ?? this.checkToken(bearerToken(req.headers.authorization));
   }
+}
+
+/** How many times a header appears in a raw header list ([name, value, name, value, …]). */
+function countHeader(raw: string[] | undefined, name: string): number {
+  let n = 0;
+  for (let i = 0; raw && i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) n++;
+  return n;
 }

@@ -117,7 +117,7 @@ export class WsHub {
   private check(req: IncomingMessage): GuardFailure | null {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WS_PATH) return { status: 404, error: 'not found' };
-    const site = this.opts.guard.checkSite(req.headers);
+    const site = this.opts.guard.checkSite(req);
     if (site) return site;
     const token = this.opts.guard.checkToken(wsToken(req));
     if (token) return token;

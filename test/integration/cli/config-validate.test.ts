@@ -40,6 +40,20 @@ describe('warden config validate', () => {
     expect(await fs.readFile(file, 'utf8')).toBe(text);
   });
 
+  it('names a duplicate name in the same run as a field of the wrong type (every problem at once)', async () => {
+    const file = path.join(dir, 'config.json');
+    const text = JSON.stringify({ serviceManagerType: 'podman', services: [{ name: 'a', healthUrl: 'tcp://h:1', restartCmd: 5 }, { name: 'a', healthUrl: 'docker://a', restartCmd: null }] });
+    await fs.writeFile(file, text);
+    const io = captureIo();
+    expect(await main(['config', 'validate', file], io, never)).toBe(2);
+    expect(io.err().trim().split('\n')).toEqual([
+      'config.json: serviceManagerType: must be "shell" or "docker"',
+      'config.json: services[0].restartCmd: must be a shell command, or null for monitor only',
+      'config.json: services[1].healthUrl: docker:// health needs "serviceManagerType": "docker"',
+      'config.json: services[1].name: duplicate name "a" (also services[0])',
+    ]);
+  });
+
   it('exits 2 for a health URL the probes could not use, with the reason', async () => {
     const file = path.join(dir, 'config.json');
     await fs.writeFile(file, JSON.stringify({ services: [{ name: 'a', healthUrl: 'http://127.0.0.1:99999/health', restartCmd: null }] }));

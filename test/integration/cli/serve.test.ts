@@ -129,10 +129,17 @@ describe('warden serve', () => {
 });
 
 describe('the real bin', () => {
-  it('stops on SIGTERM with exit 0, leaving no process of an in-flight restart behind', async () => {
+  it.each(['SIGTERM', 'SIGHUP', 'SIGINT'] as const)('stops on %s with exit 0, leaving no process of an in-flight restart behind; the restart never saw WARDEN_TOKEN', async (signal) => {
     const marker = path.join(dir, 'restart.pid');
-    const file = await writeConfig([{ name: 'hang', healthUrl: 'tcp://127.0.0.1:1', restartCmd: `echo $$ > '${marker}'; sleep 1000 & sleep 1000; wait`, serviceBackoffBase: 0 }]);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/warden.ts', 'serve', '--config', file, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const envDump = path.join(dir, 'restart.env');
+    const restartCmd = `env > '${envDump}'; echo $$ > '${marker}'; sleep 1000 & sleep 1000; wait`;
+    const file = await writeConfig([{ name: 'hang', healthUrl: 'tcp://127.0.0.1:1', restartCmd, serviceBackoffBase: 0 }]);
+    const secret = 'c'.repeat(64);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/warden.ts', 'serve', '--config', file, '--port', '0'], {
+      env: { ...env, WARDEN_TOKEN: secret, WARDEN_LOG_LEVEL: 'info', KEPT_FOR_COMMANDS: 'yes' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     stops.push(async () => killGroup(child.pid!));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -141,7 +148,12 @@ describe('the real bin', () => {
     const group = await waitUntil(() => (groupPids(restartPid).length >= 3 ? groupPids(restartPid) : null));
     expect(out).toContain('Warden dashboard: http://127.0.0.1:');
     expect(out).toMatch(/"msg":"service_status"/); // one JSON log line per event
-    child.kill('SIGTERM');
+    // Secrets stay home (§10): no WARDEN_* variable reaches the restart command; the rest does.
+    const seen = await fs.readFile(envDump, 'utf8');
+    expect(seen).not.toContain(secret);
+    expect(seen).not.toMatch(/^WARDEN_/m);
+    expect(seen).toMatch(/^KEPT_FOR_COMMANDS=yes$/m);
+    child.kill(signal);
     expect(await exit).toBe(0);
     for (const pid of group) expect(isAlive(pid)).toBe(false);
   });

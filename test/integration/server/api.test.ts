@@ -272,6 +272,16 @@ describe('GET /healthz and /metrics', () => {
     expect(res.body).toMatch(/^warden_restarts_total\{service="alpha",result="failure"\} [1-9]\d*$/m);
   });
 
+  it('/metrics has every restart counter at 0 for every service before its first restart, also for a service added live (§10)', async () => {
+    t = await startTestServer({ start: false });
+    const first = await get('/metrics');
+    for (const service of ['alpha', 'beta']) {
+      for (const result of ['success', 'failure']) expect(first.body).toMatch(new RegExp(`^warden_restarts_total\\{service="${service}",result="${result}"\\} 0$`, 'm'));
+    }
+    await t.warden.updateConfig({ ...t.warden.settings(), services: [...t.warden.settings().services, { name: 'gamma', healthUrl: 'tcp://127.0.0.1:1', restartCmd: null }] });
+    expect((await get('/metrics')).body).toMatch(/^warden_restarts_total\{service="gamma",result="failure"\} 0$/m);
+  });
+
   it('/metrics of two servers in one process are independent', async () => {
     t = await startTestServer();
     const other = await startTestServer({ config: serverConfig({ services: [{ name: 'solo', healthUrl: 'tcp://127.0.0.1:1', restartCmd: null }] }) });

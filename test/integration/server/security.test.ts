@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,6 +49,36 @@ describe('REST: who may call the API', () => {
       expect(res.body, name).not.toContain(TEST_TOKEN);
     }
     expect((await status({}, '/metrics')).status).toBe(401);
+  });
+
+  it('answers 400 to a request with more than one Host header, also to a WebSocket upgrade (the first would win otherwise)', async () => {
+    t = await startTestServer();
+    const port = t.server.port;
+    const raw = (lines: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.end(`${lines.join('\r\n')}\r\n\r\n`));
+        let answer = '';
+        socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const api = await raw(['GET /api/status HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Host: evil.example', `Authorization: Bearer ${TEST_TOKEN}`, 'Connection: close']);
+    expect(api).toMatch(/^HTTP\/1\.1 400 /);
+    expect(api).toContain('more than one Host header');
+    const upgrade = await raw([
+      'GET /ws HTTP/1.1',
+      'Host: evil.example',
+      `Host: 127.0.0.1:${port}`,
+      'Connection: Upgrade',
+      'Upgrade: websocket',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      `Sec-WebSocket-Protocol: warden.v1, auth.${TEST_TOKEN}`,
+    ]);
+    expect(upgrade).toMatch(/^HTTP\/1\.1 400 /);
+    expect(upgrade).not.toContain(TEST_TOKEN);
+    // One Host, as ever: fine.
+    expect((await status({ authorization: `Bearer ${TEST_TOKEN}` })).status).toBe(200);
   });
 
   it('answers 403 to a foreign Origin even with the right token', async () => {
@@ -251,12 +282,12 @@ describe('the token', () => {
 describe('the guard, in process', () => {
   it('allows the configured host (IPv6 in brackets) besides the loopback names', () => {
     const lan = new RequestGuard({ host: 'Warden.LAN', port: 8765, token: TEST_TOKEN });
-    expect(lan.checkSite({ host: 'warden.lan:8765', origin: 'http://warden.lan:8765' })).toBeNull();
-    expect(lan.checkSite({ host: 'warden.lan:8766' })?.status).toBe(421);
+    expect(lan.checkSite({ headers: { host: 'warden.lan:8765', origin: 'http://warden.lan:8765' } })).toBeNull();
+    expect(lan.checkSite({ headers: { host: 'warden.lan:8766' } })?.status).toBe(421);
     const v6 = new RequestGuard({ host: 'fd00::5', port: 80, token: TEST_TOKEN });
-    expect(v6.checkSite({ host: '[fd00::5]:80' })).toBeNull();
+    expect(v6.checkSite({ headers: { host: '[fd00::5]:80' } })).toBeNull();
     expect(hostWithPort('[::1]', 1)).toBe('[::1]:1');
-    expect(v6.checkApi({ host: '[::1]:80', authorization: `Bearer ${TEST_TOKEN}` })).toBeNull();
+    expect(v6.checkApi({ headers: { host: '[::1]:80', authorization: `Bearer ${TEST_TOKEN}` } })).toBeNull();
   });
 
   it('reads only a well-formed Bearer header and well-formed subprotocol lists', () => {

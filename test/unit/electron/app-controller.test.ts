@@ -290,17 +290,17 @@ describe('paths', () => {
   });
 
   it('a packaged app runs restart commands from the resources folder (where ai/*.sh are shipped)', async () => {
-    await writeConfig({ services: [{ name: 'svc', healthUrl: `tcp://127.0.0.1:${targetPort}`, restartCmd: 'pwd > "$WARDEN_TEST_OUT"' }] });
+    await writeConfig({ services: [{ name: 'svc', healthUrl: `tcp://127.0.0.1:${targetPort}`, restartCmd: 'pwd > "$PWD_OUT_FILE"' }] });
     const resources = path.join(home, 'resources');
     await fs.mkdir(resources);
     const out = path.join(home, 'pwd.txt');
-    process.env.WARDEN_TEST_OUT = out;
+    process.env.PWD_OUT_FILE = out;
     try {
       running = await startTrayApp(options({ isPackaged: true, resourcesPath: resources }));
       running.warden.monitor.act('svc', 'restart');
       await vi.waitFor(async () => expect((await fs.readFile(out, 'utf8')).trim()).toBe(resources), { timeout: 20_000 });
     } finally {
-      delete process.env.WARDEN_TEST_OUT;
+      delete process.env.PWD_OUT_FILE;
     }
   });
 });
