@@ -4,6 +4,7 @@ import { request } from 'undici';
 import type { ServiceAction, ServiceState } from '../../src-shared/protocol.js';
 import { ConfigError, parseConfigText } from '../core/config/config-file.js';
 import { configDir, configPath } from '../core/config/paths.js';
+import { readServerFile, serverFilePath } from '../core/server/server-file.js';
 import { EXIT, type CliIo } from './io.js';
 
 interface Target {
@@ -11,9 +12,12 @@ interface Target {
   token: string;
 }
 
-/** Find the running server (config's server.host/port) and the stored token. */
+/**
+ * Find the running server: `--url`, else the server file a running `warden serve` wrote (any port,
+ * `--port 0` too), else the config's server.host/port; and the stored token.
+ */
 async function target(opts: { config?: string; url?: string }, io: CliIo): Promise<Target | number> {
-  let base = opts.url;
+  let base = opts.url ?? (await readServerFile(serverFilePath(io.env)))?.url;
   if (!base) {
     const file = configPath(opts.config, io.env);
     let host = '127.0.0.1';

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, withEnvOverrides, type LoadedConfig } from '..
 import { configDir, configPath, dataDir } from '../core/config/paths.js';
 import { createLogger, type Logger } from '../core/log/logger.js';
 import { startServer } from '../core/server/http-server.js';
+import { removeServerFile, serverFilePath, writeServerFile } from '../core/server/server-file.js';
 import { loadOrCreateToken } from '../core/server/token.js';
 import { createWarden } from '../core/warden.js';
 import { startDemo, type Demo } from '../demo/demo-services.js';
@@ -60,15 +61,19 @@ export async function serveCommand(opts: ServeOptions, io: CliIo, signal: AbortS
     await demo?.stop();
     return EXIT.runtime;
   }
-  warden.start();
+  // Client commands find this server through it, whatever port it got (--port 0).
+  const serverFile = serverFilePath(io.env);
+  await writeServerFile(serverFile, { url: server.url, pid: process.pid }).catch((err: unknown) => logger.warn({ err, file: serverFile }, 'could not write the server file'));
   io.stdout(`Warden dashboard: ${server.dashboardUrl}\n`);
   if (demo) io.stdout(`Demo mode: stand-in services ${config.services.map((s) => s.name).join(', ')}; use "Simulate crash" on the dashboard.\n`);
+  warden.start();
 
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
   logger.info('stopping');
+  await removeServerFile(serverFile, process.pid).catch(() => undefined);
   await server.close();
   await warden.stop();
   await demo?.stop();

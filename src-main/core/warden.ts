@@ -8,6 +8,8 @@ import { saveConfig } from './config/config-file.js';
 import { EventJournal } from './journal/event-journal.js';
 import { DockerServiceManager } from './managers/docker-service-manager.js';
 import type { ServiceManager } from './managers/service-manager.js';
+import { InflightRestarts, type InflightRestart } from './managers/inflight-restarts.js';
+import { stopGroup } from './managers/process-group.js';
 import { ShellServiceManager } from './managers/shell-service-manager.js';
 import type { Clock } from './monitor/clock.js';
 import { HealthMonitor, type ServiceRuntime } from './monitor/health-monitor.js';
@@ -74,10 +76,13 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   const probes = new ProbeRegistry();
   const managers = new Map<string, ServiceManager>();
   const intents = new StopIntents();
+  const inflight = new InflightRestarts(path.join(deps.dataDir, 'inflight'));
   const build =
     deps.createManager ??
     ((type, ctx) =>
-      type === 'docker' ? new DockerServiceManager({ probes: ctx.probes, logger, intents, docker: deps.docker }) : new ShellServiceManager({ probes: ctx.probes, workingDir: ctx.workingDir, logger }));
+      type === 'docker'
+        ? new DockerServiceManager({ probes: ctx.probes, logger, intents, docker: deps.docker })
+        : new ShellServiceManager({ probes: ctx.probes, workingDir: ctx.workingDir, logger, inflight }));
   // Looked up once: a file-system walk, never on the probe path.
   let aiRoot: string | undefined;
   /**
@@ -105,6 +110,26 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   monitor.subscribe((event) => {
     if (event.status === 'healthy') signals.rearm(event.service);
   });
+
+  /**
+   * Restart commands a previous Warden left running (killed mid-restart): each is followed by its
+   * service's runner, never started a second time (§9.1). One whose service is gone, or no longer
+   * run by the shell strategy, has nobody to wait for it: its group is killed.
+   */
+  const adoptions = (cfg: WardenConfig): Map<string, InflightRestart> => {
+    const byName = new Map(runtimes(cfg).map((r) => [r.svc.name, r]));
+    const found = new Map<string, InflightRestart>();
+    for (const entry of inflight.survivors().live) {
+      if (byName.get(entry.service)?.manager.adopt) {
+        logger.warn({ service: entry.service, pgid: entry.pgid }, 'adopting a restart left running by a previous Warden');
+        found.set(entry.service, entry);
+      } else {
+        logger.warn({ service: entry.service, pgid: entry.pgid }, 'killing a restart left running by a previous Warden for a service no longer run by the shell strategy');
+        void stopGroup(entry.pgid, 5000).catch(() => undefined);
+      }
+    }
+    return found;
+  };
 
   // Settings apply one at a time, in order (§9.4): two saves close together never interleave.
   let queue: Promise<unknown> = Promise.resolve();
@@ -140,7 +165,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     },
     start() {
       logger.info({ services: config.services.map((s) => s.name), strategy: config.serviceManagerType }, 'warden started');
-      monitor.start();
+      monitor.start(adoptions(config));
       signals.apply(config);
     },
     async stop() {

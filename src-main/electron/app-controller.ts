@@ -6,6 +6,7 @@ import { configDir, configPath, dataDir } from '../core/config/paths.js';
 import { createLogger, type Logger } from '../core/log/logger.js';
 import type { Clock } from '../core/monitor/clock.js';
 import { startServer, type RunningServer } from '../core/server/http-server.js';
+import { removeServerFile, serverFilePath, writeServerFile } from '../core/server/server-file.js';
 import { loadOrCreateToken } from '../core/server/token.js';
 import { createWarden, type Warden } from '../core/warden.js';
 import { Autostart } from './autostart.js';
@@ -123,6 +124,8 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp> {
 
   const token = await loadOrCreateToken(configDir(o.env), o.env);
   const server = await startServerOrFallback(warden, config, token, logger, notifier);
+  const serverFile = serverFilePath(o.env);
+  await writeServerFile(serverFile, { url: server.url, pid: process.pid }).catch((err: unknown) => logger.warn({ err, file: serverFile }, 'could not write the server file'));
   const removeIpc = registerTokenHandler(ipcMain, { origin: server.url, token });
   hardenSession(session.defaultSession);
   windows = new WindowManager({
@@ -182,6 +185,7 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp> {
         notifier.dispose();
         w.closeAll();
         removeIpc();
+        await removeServerFile(serverFile, process.pid).catch(() => undefined);
         await server.close();
         await warden.stop();
       })();

@@ -17,3 +17,8 @@ export function dataDir(env: Env = process.env): string {
 export function configPath(flag: string | undefined, env: Env = process.env): string {
   return path.resolve(flag || env.WARDEN_CONFIG || path.join(configDir(env), 'config.json'));
 }
+
+/** `$XDG_RUNTIME_DIR/warden` (per-user, cleared at logout), else the state folder (CONTRACT §10). */
+export function runtimeDir(env: Env = process.env): string {
+  return env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'warden') : dataDir(env);
+}

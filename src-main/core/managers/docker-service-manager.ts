@@ -40,8 +40,6 @@ const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', '
 const CATCH_UP_MS = 60_000;
 /** After an exit, the die event follows within this (the daemon logs it as it finishes the exit). */
 const DIE_SETTLE_MS = 100;
-/** A running container whose port closed: how long to wait for the kill of a stop in progress. */
-const STOP_SETTLE_MS = 300;
 /** Docker prints this for "never" in FinishedAt. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -101,10 +99,11 @@ export class DockerServiceManager implements ServiceManager {
   /**
    * The live event stream trails a probe: the watch connection sees the port close as the process
    * exits (or a kill-triggered probe finds the container exited) before the stream delivers what
-   * `docker stop` logged. Ask the daemon itself for the container's recent events, up to the die
-   * of this exit (the daemon logs it when the exit is done) — or, while the container still runs,
-   * up to a kill for a moment — so a stop is never taken for a crash (§9.6). Replayed in order,
-   * the events leave the intents as the stream will. A daemon that cannot answer changes nothing.
+   * `docker stop` logged. So before a down answer is reported, the daemon's own record of the
+   * container's recent events is read: up to now while it still runs (a stop's kill is logged as
+   * the signal is sent), or up to the die of its exit (logged as the exit is done) — so a stop is
+   * never taken for a crash (§9.6). The intents apply each event once and in time order, whatever
+   * mix of stream and history brings it. A daemon that cannot answer changes nothing.
    */
   private async catchUp(service: ResolvedService, intents: NonNullable<DockerServiceManagerOptions['intents']>, signal?: AbortSignal): Promise<void> {
     const budget = abortableBudget(service.serviceHealthTimeout * 1000, signal);
@@ -112,16 +111,14 @@ export class DockerServiceManager implements ServiceManager {
       const state = await this.inspectState(service.container, budget.signal);
       if (state === null) return;
       const now = Date.now();
-      const finished = state.finishedAt === null ? null : Date.parse(state.finishedAt);
-      const exited = !state.running && finished !== null;
-      const until = exited ? Math.max(now, finished + DIE_SETTLE_MS) : now + STOP_SETTLE_MS;
+      const finished = state.running || state.finishedAt === null ? null : Date.parse(state.finishedAt);
       await readContainerEvents(
         this.docker,
         service.container,
-        { since: now - CATCH_UP_MS, until },
+        { since: now - CATCH_UP_MS, until: finished === null ? now : Math.max(now, finished + DIE_SETTLE_MS) },
         (event) => {
           intents.record(event);
-          return exited ? event.kind === 'die' && event.time >= finished - 1 : event.time >= now - STOP_SETTLE_MS && (event.kind === 'kill' || event.kind === 'die');
+          return finished !== null && event.kind === 'die' && event.time >= finished - 1;
         },
         budget.signal,
       );

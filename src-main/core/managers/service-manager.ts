@@ -1,5 +1,6 @@
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { ProbeResult } from '../probes/probe.js';
+import type { InflightRestart } from './inflight-restarts.js';
 
 /** The outcome of one restart: failures keep the reason and the tail of the output (CONTRACT §3 step 4). */
 export type RestartResult =
@@ -20,6 +21,8 @@ export interface ServiceManager {
    * `manual`: asked for by a person, so it must really restart, also a healthy instance (§9.8).
    */
   restart(service: ResolvedService, signal?: AbortSignal, opts?: RestartOptions): Promise<RestartResult>;
+  /** Follow a restart a previous Warden left running (shell strategy); resolves like restart(). */
+  adopt?(service: ResolvedService, entry: InflightRestart, signal?: AbortSignal): Promise<RestartResult>;
   /** Stop whatever the manager holds open (pools, event streams). */
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { Probe, ProbeResult } from '../probes/probe.js';
 import { OutputTail } from './output-tail.js';
 import { stopGroup } from './process-group.js';
+import type { InflightRestart, InflightRestarts } from './inflight-restarts.js';
 import type { RestartOptions, RestartResult, ServiceManager } from './service-manager.js';
 
 /** What the shell strategy needs: a probe per service and where commands run. */
@@ -14,7 +15,12 @@ export interface ShellServiceManagerOptions {
   /** After SIGTERM to a timed-out command's group, how long before SIGKILL. Default 5000 ms. */
   killGraceMs?: number;
   logger?: { warn(obj: object, msg: string): void };
+  /** Records each command's process group while it runs, for the next Warden after a crash. */
+  inflight?: InflightRestarts;
 }
+
+/** How often an adopted command (not our child: no exit event) is looked at. */
+const ADOPT_POLL_MS = 100;
 
 /** Bytes of combined stdout/stderr kept for the restart result. */
 export const OUTPUT_TAIL_BYTES = 4096;
@@ -67,6 +73,51 @@ export class ShellServiceManager implements ServiceManager {
     }
   }
 
+  /**
+   * Follow a restart command a previous Warden started and did not see end (CONTRACT §9.1): wait
+   * until its leader exits, or kill its whole group at its deadline (or on abort). It is not our
+   * child, so its exit code is unknown: readiness polling decides whether it worked.
+   */
+  async adopt(service: ResolvedService, entry: InflightRestart, signal?: AbortSignal): Promise<RestartResult> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const run = this.#follow(service, entry, controller.signal);
+    this.#inFlight.set(controller, run);
+    try {
+      return await run;
+    } finally {
+      this.#inFlight.delete(controller);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #follow(service: ResolvedService, entry: InflightRestart, signal: AbortSignal): Promise<RestartResult> {
+    const inflight = this.#opts.inflight;
+    try {
+      for (;;) {
+        if (!inflight || !inflight.running(entry)) return { ok: true, output: '' };
+        const left = entry.deadline - Date.now();
+        if (signal.aborted || this.#closed || left <= 0) {
+          await stopGroup(entry.pgid, this.#killGraceMs).catch(() => undefined);
+          if (left <= 0) return failure(`timed out (adopted from a previous Warden; process group ${entry.pgid} killed)`, '', undefined, true);
+          return failure('aborted');
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.min(ADOPT_POLL_MS, left));
+          signal.addEventListener('abort', done, { once: true });
+          function done() {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          }
+        });
+      }
+    } finally {
+      inflight?.remove(service.name, entry.pgid);
+    }
+  }
+
   /** Abort every restart in flight (killing its group) and release pipes left by background children. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -89,6 +140,8 @@ export class ShellServiceManager implements ServiceManager {
   }
 
   async #run(service: ResolvedService, cmd: string, signal: AbortSignal): Promise<RestartResult> {
+    // Aborted between stopCmd and restartCmd (Warden stopping): the start must not run.
+    if (signal.aborted) return failure('aborted');
     const tail = new OutputTail(OUTPUT_TAIL_BYTES);
     // The command is the user's own config string, passed whole as one argument: nothing is interpolated.
     const child = execa('/bin/sh', ['-c', cmd], {
@@ -117,6 +170,7 @@ export class ShellServiceManager implements ServiceManager {
       return failure(`could not start the command: ${message.split('\n')[0]}`, message);
     }
 
+    this.#record(service, pid);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, sig) => resolve({ code, signal: sig })),
     );
@@ -147,6 +201,7 @@ export class ShellServiceManager implements ServiceManager {
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
     await stopping;
+    this.#opts.inflight?.remove(service.name, pid);
 
     // Collect the last output, but do not wait on a pipe a background child holds open.
     let drainTimer: NodeJS.Timeout | undefined;
@@ -168,6 +223,15 @@ export class ShellServiceManager implements ServiceManager {
     if (exit.code !== null) return failure(`exit code ${exit.code}`, output, exit);
     // Node reports either an exit code or the signal that ended the process.
     return failure(`killed by ${String(exit.signal)}`, output, exit);
+  }
+
+  /** Write the in-flight record; a full disk costs the record (logged), never the restart. */
+  #record(service: ResolvedService, pgid: number): void {
+    try {
+      this.#opts.inflight?.record(service.name, pgid, service.restartTimeout * 1000);
+    } catch (err) {
+      this.#opts.logger?.warn({ service: service.name, pgid, err }, 'could not record the restart in flight');
+    }
   }
 
   /**

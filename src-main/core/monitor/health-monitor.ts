@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import type { InflightRestart } from '../managers/inflight-restarts.js';
 import type { ProbeResult } from '../probes/probe.js';
 import { systemClock, type Clock } from './clock.js';
 import { EventBus, type Listener } from './event-bus.js';
@@ -46,10 +47,15 @@ export class HealthMonitor {
     return this.probeBus.subscribe(listener);
   }
 
-  start(): void {
+  /** Start every service; one named in `adoptions` first follows the restart a previous Warden left running. */
+  start(adoptions: ReadonlyMap<string, InflightRestart> = new Map()): void {
     if (this.phase !== 'new') return;
     this.phase = 'running';
-    for (const r of this.runners.values()) r.start();
+    for (const [name, r] of this.runners) {
+      const entry = adoptions.get(name);
+      if (entry) r.adopt(entry);
+      else r.start();
+    }
   }
 
   /** Stop every service: probes and restarts in flight are aborted (process groups killed). */

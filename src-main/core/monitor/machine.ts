@@ -71,7 +71,7 @@ export type Phase =
    * A probe that began before `from` saw the old instance and is ignored. `last` is the latest
    * answer and `output` the restart's, for the failure if it never comes up.
    */
-  | { kind: 'readiness'; from: number; deadline: number; last: string; output: string }
+  | { kind: 'readiness'; from: number; deadline: number; last: string; loading: boolean; output: string }
   /** Every attempt of the round failed; probed every interval; a new round at `retryAt`. */
   | { kind: 'failed'; at: number; retryAt: number | null }
   /** Probed, never restarted: by the user, or because it was stopped on purpose (docker stop). */
@@ -138,13 +138,15 @@ export interface MachineState {
 /** Everything the machine reacts to. */
 export type Input =
   | { type: 'start' }
+  /** Start by following a restart a previous Warden left running (§9.1), instead of probing. */
+  | { type: 'adopt'; pgid: number; startedAt: number }
   /** The runner's timer fired. */
   | { type: 'tick' }
   | { type: 'probed'; result: ProbeResult }
   | { type: 'restarted'; result: RestartResult }
   | { type: 'action'; action: ServiceAction }
-  /** The settings passed with this input are new (live config, §9.4). */
-  | { type: 'settings' }
+  /** The settings passed with this input are new (live config, §9.4); `previous` were in force until now. */
+  | { type: 'settings'; previous: MachineSettings }
   /** Something outside (watch connection, pid, Docker event) says: look now. */
   | { type: 'signal' }
   /** Stop (Warden stops: abort everything) or retire (removed from the config: a restart in flight may finish). */
@@ -156,7 +158,8 @@ export type ActionResult = { ok: true; message: string } | { ok: false; error: '
 /** What the machine asks the runner to do; data only. */
 export type Effect =
   | { type: 'probe' }
-  | { type: 'restart'; attempt: number; manual: boolean }
+  /** `adopted`: follow the restart a previous Warden left running instead of starting one. */
+  | { type: 'restart'; attempt: number; manual: boolean; adopted?: boolean }
   /** Set the one timer to fire at `at` (null: no timer). */
   | { type: 'schedule'; at: number | null }
   | { type: 'emit'; event: ServiceStatusEvent }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import type { InflightRestart } from '../managers/inflight-restarts.js';
 import type { RestartResult, ServiceManager } from '../managers/service-manager.js';
 import type { ProbeResult } from '../probes/probe.js';
 import type { Clock } from './clock.js';
@@ -46,6 +47,7 @@ export class ServiceRunner {
   private readonly inbox: Input[] = [];
   private readonly outbox: ServiceStatusEvent[] = [];
   private busy = false;
+  private adoption: InflightRestart | null = null;
 
   constructor(
     runtime: ServiceRuntime,
@@ -69,6 +71,12 @@ export class ServiceRunner {
     this.dispatch({ type: 'start' });
   }
 
+  /** Start by following a restart a previous Warden left running (its group is in `entry`). */
+  adopt(entry: InflightRestart): void {
+    this.adoption = entry;
+    this.dispatch({ type: 'adopt', pgid: entry.pgid, startedAt: entry.startedAt });
+  }
+
   act(action: ServiceAction): ActionResult {
     return this.dispatch({ type: 'action', action }) ?? { ok: false, error: 'busy', message: 'try again' };
   }
@@ -79,21 +87,31 @@ export class ServiceRunner {
 
   /** New settings or strategy; a restart in flight finishes with the strategy it started with. */
   update(runtime: ServiceRuntime): void {
+    const previous = this.settings;
     this.runtime = runtime;
     this.settings = machineSettings(runtime.svc);
-    this.dispatch({ type: 'settings' });
+    this.dispatch({ type: 'settings', previous });
   }
 
   /** Stop: abort the probe and the restart in flight (its process group is killed) and wait for both. */
   async stop(): Promise<void> {
     this.dispatch({ type: 'stop', abortRestart: true });
-    await Promise.all([this.probeDone, this.restartDone]);
+    await this.idle();
   }
 
   /** Removed from the config: nothing new starts; a restart in flight finishes. Resolves when it has. */
   async retire(): Promise<void> {
     this.dispatch({ type: 'stop', abortRestart: false });
-    await Promise.all([this.probeDone, this.restartDone]);
+    await this.idle();
+  }
+
+  /**
+   * Resolves once nothing is in flight. Called from inside an event (a subscriber), the stop is
+   * queued behind other inputs that may still start a probe: look again after each one ends.
+   */
+  private async idle(): Promise<void> {
+    await Promise.resolve(); // let a queued stop run first
+    while (this.busy || this.probeDone || this.restartDone) await Promise.all([this.probeDone, this.restartDone, Promise.resolve()]);
   }
 
   /** The current state, as served by the API and the snapshot. */
@@ -179,7 +197,7 @@ export class ServiceRunner {
         this.probe();
         return undefined;
       case 'restart':
-        this.restart(fx.manual);
+        this.restart(fx.manual, fx.adopted === true);
         return undefined;
       case 'abort':
         this.probeAbort?.abort();
@@ -225,15 +243,22 @@ export class ServiceRunner {
     })();
   }
 
-  private restart(manual: boolean): void {
-    const { svc, manager } = this.runtime;
+  private restart(manual: boolean, adopted: boolean): void {
+    const adoption = adopted ? this.adoption : null;
+    this.adoption = null;
     const abort = new AbortController();
     this.restartAbort = abort;
     this.restartDone = (async () => {
       let result: RestartResult;
       try {
         await this.deps.restartGate?.();
-        result = abort.signal.aborted ? aborted() : await manager.restart(svc, abort.signal, { manual });
+        // The settings and the strategy as they are once the gate opens, not as they were.
+        const { svc, manager } = this.runtime;
+        if (abort.signal.aborted) result = aborted();
+        // Paused, made monitor only or removed while it waited for a previous restart to end (§9.4).
+        else if (this.state.phase.kind !== 'restarting' || (this.settings.monitorOnly && !adoption)) result = notRun();
+        else if (adoption && manager.adopt) result = await manager.adopt(svc, adoption, abort.signal);
+        else result = await manager.restart(svc, abort.signal, { manual });
       } catch (err) {
         result = { ok: false, reason: errorText(err), output: '', exitCode: null, signal: null, timedOut: false };
       }
@@ -242,6 +267,10 @@ export class ServiceRunner {
       this.dispatch({ type: 'restarted', result });
     })();
   }
+}
+
+function notRun(): RestartResult {
+  return { ok: false, reason: 'not run: the service was paused, removed or made monitor only while it waited for the previous restart to end', output: '', exitCode: null, signal: null, timedOut: false };
 }
 
 function aborted(): RestartResult {

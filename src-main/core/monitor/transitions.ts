@@ -50,6 +50,9 @@ function apply(c: Ctx, input: Input): void {
         s.nextProbeAt = c.now;
       }
       return;
+    case 'adopt':
+      if (s.phase.kind === 'idle') adopt(c, input.pgid, input.startedAt);
+      return;
     case 'tick':
       return; // settle() does whatever is due now
     case 'signal':
@@ -66,7 +69,7 @@ function apply(c: Ctx, input: Input): void {
     case 'action':
       return reply(c, onAction(c, input.action));
     case 'settings':
-      return onSettings(c);
+      return onSettings(c, input.previous);
     case 'stop':
       setPhase(c, { kind: 'stopped' });
       c.fx.push({ type: 'abort', restart: input.abortRestart });
@@ -163,8 +166,10 @@ function onDown(c: Ctx, r: ProbeResult, startedAt: number): void {
   }
   // Back from loading with the round already spent (it was failed, then loaded for a while).
   if (s.attempt >= cfg.serviceMaxRetries) return giveUp(c);
+  // Already unhealthy (monitor only until now): the event still tells that a restart is due.
+  const wasUnhealthy = s.status === 'unhealthy';
   enterBackoff(c);
-  setStatus(c, 'unhealthy', `Health check failed: ${r.reason}`);
+  setStatus(c, 'unhealthy', `Health check failed: ${r.reason}`, { force: wasUnhealthy });
 }
 
 function onReadinessProbe(c: Ctx, r: ProbeResult): void {
@@ -172,7 +177,7 @@ function onReadinessProbe(c: Ctx, r: ProbeResult): void {
   const phase = s.phase as Extract<Phase, { kind: 'readiness' }>;
   if (r.state === 'up') return becomeHealthy(c, 'Service restarted successfully');
   if (r.stoppedOnPurpose && !cfg.restartWhenStopped) return pauseForStop(c, r);
-  s.phase = { ...phase, last: r.reason };
+  s.phase = { ...phase, last: r.reason, loading: r.state === 'loading' };
   if (r.state === 'loading') {
     const episode = ensureEpisode(c);
     if (episode.loadingSince === null) s.episode = { ...episode, loadingSince: c.now };
@@ -196,6 +201,18 @@ function startRestart(c: Ctx, manual: boolean): void {
   c.fx.push({ type: 'restart', attempt: n, manual });
 }
 
+/** A restart left running by a previous Warden is this service's attempt 1: followed, never run twice. */
+function adopt(c: Ctx, pgid: number, startedAt: number): void {
+  const { s, cfg } = c;
+  ensureEpisode(c);
+  s.attempt = 1;
+  s.restart = { attempt: 1, manual: false };
+  setPhase(c, { kind: 'restarting' });
+  const message = `Adopted a restart still running from a previous Warden (process group ${pgid}, started ${new Date(startedAt).toISOString()}); waiting for it (attempt 1/${cfg.serviceMaxRetries})`;
+  setStatus(c, 'restarting', message, { force: true });
+  c.fx.push({ type: 'restart', attempt: 1, manual: false, adopted: true });
+}
+
 function onRestarted(c: Ctx, result: { ok: true; output: string } | { ok: false; reason: string; output: string }): void {
   const { s, cfg } = c;
   s.restart = null;
@@ -207,7 +224,7 @@ function onRestarted(c: Ctx, result: { ok: true; output: string } | { ok: false;
   }
   if (!result.ok) return attemptFailed(c, result.reason, result.output);
   s.gapUntil = null; // a new instance: look at it at once
-  setPhase(c, { kind: 'readiness', from: c.now, deadline: c.now + ms(cfg.startupTimeout), last: 'no answer yet', output: result.output });
+  setPhase(c, { kind: 'readiness', from: c.now, deadline: c.now + ms(cfg.startupTimeout), last: 'no answer yet', loading: false, output: result.output });
   setMessage(c, `Restarted; waiting up to ${cfg.startupTimeout} s for it to answer`);
 }
 
@@ -250,9 +267,10 @@ function enterBackoff(c: Ctx): void {
   // not cost a second full timeout after the wait; never sooner than the probe gap allows.
   const lead = Math.min(ms(cfg.serviceHealthTimeout), s.latencyMs ?? 0);
   const verifyAt = Math.max(until - lead, s.gapUntil ?? -Infinity);
-  // When the gap rule puts the next look past the end of the wait, the last one is fresh enough.
+  // When the gap rule puts the next look past the end of the wait, the last one (come back down)
+  // is fresh enough; one still in flight is not: its answer is not known yet.
   s.lastWaitMs = wait;
-  setPhase(c, { kind: 'backoff', until, verifyAt, verified: verifyAt > until });
+  setPhase(c, { kind: 'backoff', until, verifyAt, verified: !s.probing && verifyAt > until });
 }
 
 // ---- status changes ----------------------------------------------------------------------------
@@ -334,6 +352,8 @@ function onAction(c: Ctx, action: ServiceAction): ActionResult {
       s.attempt = 0;
       s.lastWaitMs = null;
       if (s.episode) s.episode = { ...s.episode, firstWaitMs: ms(cfg.serviceBackoffBase) };
+      // A wait already running (a long crash-loop one) starts again from the base, from now.
+      if (s.phase.kind === 'backoff') enterBackoff(c);
       if (s.phase.kind === 'failed') {
         // Re-enter the flow at once: the next look decides (down → attempt 1/N after its wait).
         setPhase(c, { kind: 'watching' });
@@ -348,10 +368,12 @@ function reply(c: Ctx, result: ActionResult): void {
 }
 
 /** New settings (§9.4): a spent or monitor-only round stops at once; cadences follow the new interval. */
-function onSettings(c: Ctx): void {
+function onSettings(c: Ctx, previous: MachineSettings): void {
   const { s, cfg } = c;
   const max = cfg.serviceMaxRetries;
   if (s.attempt > max) s.attempt = max; // "attempt n/N" never shows n > N (§9.3)
+  // Restarts enabled again (a new command): its first failure gets a fresh budget, not `failed` at once.
+  if (previous.monitorOnly && !cfg.monitorOnly && !s.restart) s.attempt = 0;
   const phase = s.phase;
   if (cfg.monitorOnly && (phase.kind === 'backoff' || phase.kind === 'failed')) {
     setPhase(c, { kind: 'watching' });
@@ -367,7 +389,7 @@ function onSettings(c: Ctx): void {
     s.nextProbeAt = s.lastProbeAt + ms(cfg.healthCheckInterval);
   }
   // Messages that name N follow the current one.
-  if (s.status === 'restarting' && s.restart && s.restart.attempt === s.attempt) s.message = `Attempting restart (attempt ${s.attempt}/${max})`;
+  if (s.status === 'restarting' && /^Attempting restart \(attempt \d+\/\d+\)$/.test(s.message)) s.message = `Attempting restart (attempt ${s.attempt}/${max})`;
 }
 
 // ---- bookkeeping -------------------------------------------------------------------------------
@@ -482,6 +504,13 @@ function dueStep(c: Ctx): boolean {
     return true;
   }
   if (phase.kind === 'readiness' && !s.probing && now >= phase.deadline) {
+    // Still loading, and within startupTimeout of when loading was first seen (§9.5): it is
+    // starting, not a failed restart; from here it is judged like any loading service.
+    const since = s.episode?.loadingSince ?? null;
+    if (phase.loading && since !== null && now - since < ms(cfg.startupTimeout)) {
+      setPhase(c, { kind: 'starting' });
+      return true;
+    }
     attemptFailed(c, `not healthy within ${cfg.startupTimeout} s of restart (${phase.last})`, phase.output);
     return true;
   }

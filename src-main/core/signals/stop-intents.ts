@@ -2,22 +2,35 @@ import type { ContainerEvent } from '../managers/docker-event-parser.js';
 
 /** A die this soon after a kill event was asked for (docker stop/kill), not a crash. */
 const KILL_TO_DIE_MS = 30_000;
+/** Signals sent to reload or poke a server, not to stop it (`docker kill -s HUP`): 1, 10, 12, 28. */
+const NOT_A_STOP = new Set(['1', '10', '12', '28', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'HUP', 'USR1', 'USR2', 'WINCH']);
 
 /**
  * Which containers were stopped on purpose. Docker reports `docker stop` / compose down as
  * kill → die → stop and `docker kill` as kill → die; a crash is a bare die. A later start clears
  * the mark. Warden never restarts a container someone stopped (systemd's rule: a manual stop is
  * never undone by a restart policy).
+ *
+ * Events come from the live stream and from catch-up reads of the daemon's history, so the same
+ * event can arrive twice and an older one after a newer: only an event newer than the last one
+ * applied for its container changes anything, which makes every order end in the same state.
  */
 export class StopIntents {
   private readonly stopped = new Set<string>();
   private readonly killedAt = new Map<string, number>();
+  private readonly lastApplied = new Map<string, bigint>();
 
   record(event: ContainerEvent): void {
     const c = event.container;
+    if (/^\d+$/.test(event.timeNano)) {
+      const at = BigInt(event.timeNano);
+      const last = this.lastApplied.get(c);
+      if (last !== undefined && at <= last) return; // seen already, or older than what we know
+      this.lastApplied.set(c, at);
+    }
     switch (event.kind) {
       case 'kill':
-        this.killedAt.set(c, event.time);
+        if (event.signal === undefined || !NOT_A_STOP.has(event.signal)) this.killedAt.set(c, event.time);
         break;
       case 'die': {
         const killed = this.killedAt.get(c);

@@ -78,6 +78,46 @@ describe('warden serve', () => {
     expect(unknown.err()).toBe('ghost: no such service\n');
   });
 
+  it('client commands find a server started with --port 0 through the server file (0600), removed when it stops; --url overrides', async () => {
+    const file = await writeConfig([{ name: 'probe-only', healthUrl: 'tcp://127.0.0.1:1', restartCmd: null }]);
+    const runtime = path.join(dir, 'run');
+    env.XDG_RUNTIME_DIR = runtime;
+    const io = captureIo(env);
+    const stop = new AbortController();
+    const exited = main(['serve', '--config', file, '--port', '0'], io, stop.signal, { logger: silentLogger() });
+    const line = await waitUntil(() => /Warden dashboard: (\S+)/.exec(io.out()), { timeoutMs: 30_000 });
+    const serverFile = path.join(runtime, 'warden', 'server.json');
+    expect(JSON.parse(await fs.readFile(serverFile, 'utf8'))).toEqual({ url: new URL(line[1]!).origin + '/', pid: process.pid });
+    expect((await fs.stat(serverFile)).mode & 0o777).toBe(0o600);
+
+    // No --url, and the config says port 8765: the server file names the real port.
+    const found = captureIo(env);
+    expect(await main(['status', '--json'], found, new AbortController().signal)).toBe(0);
+    expect(JSON.parse(found.out()).services[0].service).toBe('probe-only');
+    const overridden = captureIo({ ...env, WARDEN_TOKEN: 'x' });
+    expect(await main(['status', '--url', 'http://127.0.0.1:1'], overridden, new AbortController().signal)).toBe(3);
+
+    stop.abort();
+    expect(await exited).toBe(0);
+    await expect(fs.stat(serverFile)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('ignores a server file left by a process that is gone, and one that is not JSON', async () => {
+    await writeConfig([]);
+    const runtime = path.join(dir, 'run');
+    await fs.mkdir(path.join(runtime, 'warden'), { recursive: true });
+    env.XDG_RUNTIME_DIR = runtime;
+    const gone = spawn('true');
+    await new Promise((resolve) => gone.once('exit', resolve));
+    for (const text of [JSON.stringify({ url: 'http://127.0.0.1:9/', pid: gone.pid }), 'not json']) {
+      await fs.writeFile(path.join(runtime, 'warden', 'server.json'), text);
+      const io = captureIo({ ...env, WARDEN_TOKEN: 'x' });
+      expect(await main(['status'], io, new AbortController().signal)).toBe(3);
+      // It fell back to the configured address, not to the dead server's.
+      expect(io.err()).toContain('not reachable at http://127.0.0.1:8765');
+    }
+  });
+
   it('exits 2 on a bad config or a bad port, and 1 when the port is taken', async () => {
     const bad = path.join(dir, 'bad.json');
     await fs.writeFile(bad, '{"services":[{"name":"x","healthUrl":"gopher://x","restartCmd":null}]}');

@@ -65,6 +65,23 @@ describe('docker strategy with event-driven detection', () => {
     expect(after.Pid).not.toBe(before);
   });
 
+  it("Warden's own restart of a running container is never taken for a deliberate stop, also while the new one does not answer yet", async () => {
+    const port = await freePort();
+    // Each start serves /health only after 0.8 s: the first looks after a restart are refused, and
+    // each reads the daemon's recent events — the restart's own kill, die, stop, start, restart.
+    const cmd = ['/bin/sh', '-c', 'sleep 0.8; echo ok > /www/health; exec /start.sh'];
+    const container = await createWebContainer(daemon.docker, { name: 'det-own', port, cmd });
+    await pollUntil(async () => ((await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok ? true : undefined), 'container up');
+    const w = await watch('det-own', { healthUrl: `http://127.0.0.1:${port}/health` });
+    for (let round = 1; round <= 2; round++) {
+      const from = w.events.length;
+      await execIn(container, ['rm', '/www/health']); // 404 while the process runs: Warden restarts it
+      w.warden.monitor.trigger('det-own');
+      await pollUntil(async () => (w.statuses().slice(from).includes('healthy') ? true : undefined), `recovered (round ${round}: ${w.statuses().slice(from).join(', ')})`);
+      expect(w.statuses().slice(from)).toEqual(['unhealthy', 'restarting', 'healthy']);
+    }
+  });
+
   it('restarts a container whose HEALTHCHECK turns unhealthy', async () => {
     const port = await freePort();
     const container = await createWebContainer(daemon.docker, { name: 'det-health', port, healthcheck: true });

@@ -512,3 +512,108 @@ describe('live config', () => {
     expect(h.monitor.state('b')?.since).toBe(new Date(0).toISOString());
   });
 });
+
+describe('corner cases found in review', () => {
+  it('reset during a long crash-loop wait starts the wait again from the base, from now', async () => {
+    h = harness(testConfig({ services: [svc({ serviceBackoffBase: 100 })], resetAfter: 10_000 }));
+    h.manager.set('svc', 'down');
+    h.monitor.start();
+    await h.advance(100_000); // restarted at 100 s, healthy
+    h.manager.set('svc', 'down');
+    await h.advance(15_000); // down at 115 s: the next wait is 200 s
+    expect(h.monitor.state('svc')?.nextRetryAt).toBe(new Date(315_000).toISOString());
+    h.monitor.act('svc', 'reset');
+    expect(h.monitor.state('svc')?.nextRetryAt).toBe(new Date(215_000).toISOString());
+    await h.advance(100_000);
+    expect(h.manager.restartTimes('svc').at(-1)).toBe(215_000);
+  });
+
+  it('"attempt n/N" follows N when it is lowered while that attempt runs', async () => {
+    h = harness(testConfig({ failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.manager.failRestarts('svc');
+    h.monitor.start();
+    await h.advance(15_000); // attempt 2 fails at 15 s
+    // Attempt 3 hangs until Warden stops.
+    h.manager.onRestart.set('svc', (_s, signal) => new Promise((resolve) => signal?.addEventListener('abort', () => resolve({ ok: false, reason: 'aborted', output: '', exitCode: null, signal: null, timedOut: false }))));
+    await h.advance(20_000);
+    expect(h.monitor.state('svc')?.message).toBe('Attempting restart (attempt 3/3)');
+    h.apply(testConfig({ failedRetryInterval: 0, serviceMaxRetries: 2 }));
+    expect(h.monitor.state('svc')).toMatchObject({ attempt: 2, maxAttempts: 2, message: 'Attempting restart (attempt 2/2)' });
+  });
+
+  it('a failed service made monitor only, then given a command again, gets a fresh round instead of failed at once', async () => {
+    h = harness(testConfig({ failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.manager.failRestarts('svc');
+    h.monitor.start();
+    await h.advance(35_000);
+    expect(h.monitor.state('svc')?.status).toBe('failed');
+    h.apply(testConfig({ failedRetryInterval: 0, services: [svc({ restartCmd: null })] }));
+    expect(h.timeline().at(-1)).toBe('35000:unhealthy');
+    h.manager.onRestart.delete('svc');
+    h.apply(testConfig({ failedRetryInterval: 0, services: [svc({ restartCmd: './fixed.sh' })] }));
+    await h.advance(15_000 + 5_000);
+    // The next down is a new round, announced (the status was already unhealthy), then restarted.
+    expect(h.timeline().slice(-3)).toEqual(['50000:unhealthy', '55000:restarting', '55000:healthy']);
+    expect(h.events.at(-3)).toMatchObject({ attempt: 0, nextRetryAt: new Date(55_000).toISOString() });
+  });
+
+  it('a restarted service still loading when readiness ends, within startupTimeout of its first loading, is starting, not a failed restart', async () => {
+    h = harness(testConfig({ services: [svc({ startupTimeout: 10 })], failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.manager.onRestart.set('svc', async () => {
+      // Binds late (like the detector), then loads for a while.
+      setTimeout(() => h.manager.set('svc', 'loading'), 6_000);
+      setTimeout(() => h.manager.set('svc', 'up'), 20_000);
+      return { ok: true, output: '' };
+    });
+    h.monitor.start();
+    await h.advance(5_000 + 25_000);
+    const statuses = h.events.map((e) => e.status);
+    expect(statuses).not.toContain('restart_failed');
+    // Readiness ends at 15 s with it loading since 11 s: starting, looked at on its interval.
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '11000:starting', '29750:healthy']);
+    expect(h.manager.restarts).toHaveLength(1);
+  });
+
+  it('a restart that waited for a removed twin to end does not run once the service is paused meanwhile', async () => {
+    h = harness(testConfig({ services: [svc({ name: 'a' })] }));
+    h.manager.set('a', 'down');
+    let release!: () => void;
+    h.manager.onRestart.set('a', () => new Promise((resolve) => (release = () => resolve({ ok: true, output: '' }))));
+    h.monitor.start();
+    await h.advance(5_000); // a's restart is in flight
+    h.apply(testConfig({ services: [] })); // removed: that restart may finish
+    h.apply(testConfig({ services: [svc({ name: 'a' })] })); // back: its own restart waits for it
+    expect(h.monitor.act('a', 'restart')).toMatchObject({ ok: true });
+    h.monitor.act('a', 'pause');
+    h.manager.onRestart.delete('a');
+    release();
+    await h.advance(1_000);
+    expect(h.manager.restartTimes('a')).toEqual([5_000]);
+    expect(h.monitor.state('a')).toMatchObject({ status: 'paused' });
+    expect(h.monitor.state('a')?.lastFailure?.reason).toMatch(/^not run: the service was paused/);
+  });
+
+  it('stop() called by a subscriber from inside an event waits for what the queued inputs started', async () => {
+    h = harness();
+    h.manager.set('svc', 'down');
+    let aborted = 0;
+    h.manager.onRestart.set('svc', (_svc, signal) => new Promise((resolve) => signal?.addEventListener('abort', () => {
+      aborted++;
+      resolve({ ok: false, reason: 'aborted', output: '', exitCode: null, signal: null, timedOut: false });
+    })));
+    let stopped: Promise<void> | undefined;
+    h.monitor.subscribe((e) => {
+      if (e.status === 'restarting') stopped = h.monitor.runner('svc')!.stop();
+    });
+    h.monitor.start();
+    await h.advance(5_000);
+    await stopped;
+    // Stopped before the restart command got to run: it never did, and nothing is left in flight.
+    expect([h.manager.restarts.length, aborted]).toEqual([0, 0]);
+    expect(h.monitor.runner('svc')?.machine).toMatchObject({ restart: null, probing: false, wakeAt: null, phase: { kind: 'stopped' } });
+    expect(h.monitor.runner('svc')?.timerPending).toBe(false);
+  });
+});

@@ -134,11 +134,13 @@ class World {
         this.requested = true;
         this.feed({ type: 'action', action: cmd.action });
         return;
-      case 'settings':
+      case 'settings': {
         this.requested = true;
+        const previous = this.cfg;
         this.cfg = { ...this.cfg, ...cmd.change };
-        this.feed({ type: 'settings' });
+        this.feed({ type: 'settings', previous });
         return;
+      }
       case 'signal':
         this.requested = true;
         this.signalSince = true;
@@ -161,15 +163,22 @@ class World {
     const restarts = effects.filter((e) => e.type === 'restart');
     const replies = effects.filter((e) => e.type === 'reply');
 
+    // After reset/resume the next attempt is 1/N (§9.8), also when that very input starts it.
+    if (input.type === 'action' && (input.action === 'reset' || (input.action === 'resume' && before.phase.kind === 'paused'))) this.expectAttemptOne = true;
     // §9.1: at most one restart in flight.
     expect(restarts.length).toBeLessThanOrEqual(1);
     if (restarts.length) {
       expect(this.restarting, 'a restart while one is in flight').toBe(false);
       const r = restarts[0]!;
       // §9.4: never restarted while monitor only; never while paused unless a person asked.
-      expect(cfg.monitorOnly, 'restart of a monitor-only service').toBe(false);
+      // (Following a restart a previous Warden left running starts nothing.)
+      if (input.type !== 'adopt') expect(cfg.monitorOnly, 'restart of a monitor-only service').toBe(false);
       const manual = input.type === 'action' && input.action === 'restart';
-      if (!manual) {
+      if (input.type === 'adopt') {
+        // Following a previous Warden's restart: the first thing that happens, as attempt 1.
+        expect(before.phase.kind).toBe('idle');
+        expect(r).toMatchObject({ attempt: 1, adopted: true });
+      } else if (!manual) {
         // An automatic restart comes only out of a backoff: its event leaves unhealthy or restart_failed.
         const ev = effects.find((e) => e.type === 'emit' && e.event.status === 'restarting');
         expect(ev?.type === 'emit' && ev.event.previous, 'automatic restart out of backoff only').toMatch(/^(unhealthy|restart_failed)$/);
@@ -191,7 +200,6 @@ class World {
       expect(restarts.length, 'manual restart').toBe(ok ? 1 : 0);
       expect(replies[0]).toMatchObject({ result: { ok } });
     }
-    if (input.type === 'action' && (input.action === 'reset' || (input.action === 'resume' && before.phase.kind === 'paused'))) this.expectAttemptOne = true;
 
     // §9.2: one probe at a time, never two within PROBE_GAP_MS, never busier than the interval.
     expect(probes.length).toBeLessThanOrEqual(1);
@@ -247,6 +255,8 @@ class World {
       }
       // §9.11: failed means the attempts of the round are spent.
       if (ev.status === 'failed') expect(ev.attempt).toBe(max);
+      // No event lost or repeated: each one leaves the status the one before it set.
+      expect(ev.previous, 'previous of an event').toBe(this.events.at(-1)?.status ?? 'unknown');
       if (ev.status === 'restart_failed') expect(ev.reason).toBeDefined();
       this.events.push(ev);
     }
@@ -268,6 +278,8 @@ class World {
     if (input.type === 'probed' && input.result.state === 'loading' && before.phase.kind === 'readiness' && probeStartedAt! >= before.phase.from && state.phase.kind === 'readiness') {
       expect(state.status).toBe('starting');
     }
+    // A monitor-only service is never waiting to restart nor given up on.
+    if (cfg.monitorOnly) expect(['backoff', 'failed']).not.toContain(state.phase.kind);
     // Stopped: nothing new starts.
     if (before.phase.kind === 'stopped') {
       expect(effects.filter((e) => e.type === 'probe' || e.type === 'restart' || e.type === 'emit')).toEqual([]);
@@ -279,9 +291,9 @@ class World {
   }
 }
 
-function play(cfg: MachineSettings, commands: Command[]): World {
+function play(cfg: MachineSettings, commands: Command[], adoptFirst = false): World {
   const w = new World(cfg);
-  w.feed({ type: 'start' });
+  w.feed(adoptFirst ? { type: 'adopt', pgid: 4242, startedAt: 0 } : { type: 'start' });
   for (const cmd of commands) w.run(cmd);
   const effects = w.feed({ type: 'stop', abortRestart: true });
   expect(effects).toContainEqual({ type: 'abort', restart: true });
@@ -296,8 +308,8 @@ function play(cfg: MachineSettings, commands: Command[]): World {
 describe('the recovery engine under random sequences (CONTRACT §9, fast-check)', () => {
   it(`keeps every invariant over ${RUNS} random sequences`, () => {
     fc.assert(
-      fc.property(initialSettings, fc.array(command, { maxLength: 80 }), (cfg, commands) => {
-        play(cfg, commands);
+      fc.property(initialSettings, fc.array(command, { maxLength: 80 }), fc.boolean(), (cfg, commands, adoptFirst) => {
+        play(cfg, commands, adoptFirst);
       }),
       { numRuns: RUNS },
     );

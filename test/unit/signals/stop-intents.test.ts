@@ -37,3 +37,30 @@ describe('StopIntents: a deliberate stop is told from a crash by the event strea
     expect(intents.stoppedOnPurpose('rtdetr', 40_001)).toBe(false);
   });
 });
+
+describe('StopIntents: events from the stream and from catch-up reads, in any order', () => {
+  it('applies each event once and never goes back in time: a replayed older stop never undoes a newer start', () => {
+    const intents = new StopIntents();
+    const history = [event('kill', 0), event('die', 1), event('stop', 2), event('start', 3), event('restart', 4)];
+    for (const e of history) intents.record(e); // the live stream
+    for (const e of history.slice(0, 3)) intents.record(e); // a catch-up read that stopped early
+    expect(intents.stoppedOnPurpose('rtdetr', 5)).toBe(false);
+    // A newer kill seen first by the stream, then an older replay: the kill stands.
+    intents.record(event('kill', 100));
+    for (const e of history) intents.record(e);
+    expect(intents.stoppedOnPurpose('rtdetr', 101)).toBe(true);
+  });
+
+  it('a reload signal (docker kill -s HUP, USR1, USR2, WINCH) is not a stop: a crash after it is a crash', () => {
+    for (const signal of ['1', '10', '12', '28']) {
+      const intents = new StopIntents();
+      intents.record({ ...event('kill', 0), signal });
+      expect(intents.stoppedOnPurpose('rtdetr', 5), signal).toBe(false);
+      intents.record(event('die', 10));
+      expect(intents.stoppedOnPurpose('rtdetr', 11), signal).toBe(false);
+    }
+    const intents = new StopIntents();
+    intents.record({ ...event('kill', 0), signal: '15' });
+    expect(intents.stoppedOnPurpose('rtdetr', 5)).toBe(true);
+  });
+});
