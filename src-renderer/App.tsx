@@ -48,6 +48,12 @@ export function App({ tokenEnv, WebSocketImpl, fetchImpl }: AppProps) {
       </header>
       {api && <ConnectionStrip connection={live.connection} />}
       <ServiceStatusAlert states={live.states} />
+      {live.configProblem !== null && (
+        <section className="config-problem" role="alert">
+          <strong>The settings file on disk cannot be used</strong> — Warden keeps running with the settings it had.
+          <pre>{live.configProblem}</pre>
+        </section>
+      )}
       <main className="main">
         {token === null && (
           <section className="notice" role="alert">

@@ -41,6 +41,19 @@ export interface SnapshotMessage {
   type: 'snapshot';
   services: ServiceState[];
   timestamp: string;
+  /** A hand edit of the config file that could not be used (extra; absent or null: none). */
+  configProblem?: string | null;
+}
+
+/**
+ * The config file changed on disk (a hand edit, CONTRACT §10): applied, or refused with the reason
+ * (the running config stays). The snapshot carries the standing problem as `configProblem`.
+ */
+export interface ConfigNotice {
+  type: 'config';
+  status: 'applied' | 'invalid';
+  message: string;
+  timestamp: string;
 }
 
 export interface HeartbeatMessage {
@@ -49,7 +62,7 @@ export interface HeartbeatMessage {
 }
 
 /** Every message the server sends on /ws. */
-export type ServerMessage = SnapshotMessage | ServiceStatusEvent | HeartbeatMessage;
+export type ServerMessage = SnapshotMessage | ServiceStatusEvent | HeartbeatMessage | ConfigNotice;
 
 /** The WebSocket subprotocol the server answers with. */
 export const WS_PROTOCOL = 'warden.v1';

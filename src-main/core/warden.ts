@@ -4,14 +4,17 @@ import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { resolveService, type WardenConfig } from '../../src-shared/config-schema.js';
-import { saveConfig } from './config/config-file.js';
+import { ConfigError, etagOf, parseConfigFile, saveConfig, serializeConfig } from './config/config-file.js';
+import { ConfigFileWatch } from './config/config-watch.js';
 import { EventJournal } from './journal/event-journal.js';
 import { DockerServiceManager } from './managers/docker-service-manager.js';
 import type { ServiceManager } from './managers/service-manager.js';
 import { InflightRestarts, type InflightRestart } from './managers/inflight-restarts.js';
 import { stopGroup } from './managers/process-group.js';
 import { ShellServiceManager } from './managers/shell-service-manager.js';
+import type { ConfigNotice } from '../../src-shared/protocol.js';
 import type { Clock } from './monitor/clock.js';
+import { EventBus, type Listener } from './monitor/event-bus.js';
 import { HealthMonitor, type ServiceRuntime } from './monitor/health-monitor.js';
 import { ProbeRegistry } from './probes/probe-registry.js';
 import { DockerEventWatcher } from './managers/docker-events.js';
@@ -50,10 +53,27 @@ export interface Warden {
   config(): WardenConfig;
   /** The saved settings, as the file has them: what the settings page edits. */
   settings(): WardenConfig;
-  /** Apply validated settings: overlay (may throw ConfigError, nothing saved), save atomically, apply live. */
-  updateConfig(next: WardenConfig): Promise<void>;
+  /**
+   * Apply validated settings: overlay (may throw ConfigError, nothing saved), save atomically, apply
+   * live. With `ifMatch`, throws SettingsConflict (nothing saved) unless the file still has that ETag.
+   */
+  updateConfig(next: WardenConfig, opts?: { ifMatch?: string }): Promise<void>;
+  /** The saved settings' version, as an HTTP ETag of the config file's text. */
+  settingsEtag(): string;
+  /** A hand edit of the config file that could not be used (the running config stayed), or null. */
+  configProblem(): string | null;
+  /** Hand edits of the config file, applied or refused. */
+  onConfigChange(listener: Listener<ConfigNotice>): () => void;
   start(): void;
   stop(): Promise<void>;
+}
+
+/** PUT /api/settings with an If-Match the config file no longer has (a hand edit came between): 412. */
+export class SettingsConflict extends Error {
+  constructor() {
+    super('the config file changed on disk since the settings were read: reload them');
+    this.name = 'SettingsConflict';
+  }
 }
 
 /** The folder holding `ai/`: the repo root in development (searched upward from this file). */
@@ -131,15 +151,23 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     return found;
   };
 
-  // Settings apply one at a time, in order (§9.4): two saves close together never interleave.
+  // Settings apply one at a time, in order (§9.4): two saves close together never interleave —
+  // and neither does a hand edit of the file picked up by the watch.
   let queue: Promise<unknown> = Promise.resolve();
   let stopping = false;
-  const applySettings = async (next: WardenConfig): Promise<void> => {
-    if (stopping) throw new Error('Warden is stopping: settings not applied');
-    // Everything that can refuse runs before anything changes: the overlay (ConfigError) and the plan.
-    const effective = overlay(next);
-    const plan = runtimes(effective);
-    if (deps.configFile) await saveConfig(deps.configFile, next);
+  const enqueue = <T>(step: () => Promise<T>): Promise<T> => {
+    const run = queue.then(step);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  /** The config file's text as Warden last read or wrote it: the saved settings' version. */
+  let knownText: string | null = deps.configFile ? await fs.promises.readFile(deps.configFile, 'utf8').catch(() => null) : null;
+  let problem: string | null = null;
+  const configBus = new EventBus<ConfigNotice>(logger, 'config');
+  const version = () => etagOf(knownText ?? serializeConfig(settings));
+
+  /** Everything that can refuse runs before anything changes: the overlay (ConfigError) and the plan. */
+  const apply = (next: WardenConfig, effective: WardenConfig, plan: ServiceRuntime[], why: string): void => {
     const switched = effective.serviceManagerType !== config.serviceManagerType;
     const removed = config.services.filter((s) => !effective.services.some((n) => n.name === s.name));
     settings = next;
@@ -148,8 +176,56 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     monitor.apply(plan);
     signals.apply(effective);
     for (const s of removed) void probes.forget(s.name);
-    logger.info({ serviceManagerType: effective.serviceManagerType, switched }, 'settings applied');
+    logger.info({ serviceManagerType: effective.serviceManagerType, switched, why }, 'settings applied');
   };
+
+  const saveSettings = async (next: WardenConfig, ifMatch: string | undefined): Promise<void> => {
+    if (stopping) throw new Error('Warden is stopping: settings not applied');
+    // If-Match (§10): the file must still be what the client read, hand edits included.
+    if (ifMatch !== undefined && ifMatch !== '*') {
+      const onDisk = deps.configFile ? await fs.promises.readFile(deps.configFile, 'utf8').catch(() => null) : null;
+      if (etagOf(onDisk ?? knownText ?? serializeConfig(settings)) !== ifMatch) throw new SettingsConflict();
+    }
+    const effective = overlay(next);
+    const plan = runtimes(effective);
+    if (deps.configFile) knownText = await saveConfig(deps.configFile, next);
+    else knownText = null;
+    apply(next, effective, plan, 'saved');
+  };
+
+  /** The file changed on disk (a hand edit): apply it if it is valid, else keep running as is and say why. */
+  const reloadFromDisk = async (file: string): Promise<void> => {
+    if (stopping) return;
+    const text = await fs.promises.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+    if (text === knownText) return; // our own save, or nothing new
+    const refuse = (message: string) => {
+      problem = message;
+      logger.error({ file, problem: message }, 'config file changed on disk but cannot be used; the running config stays');
+      configBus.publish({ type: 'config', status: 'invalid', message, timestamp: new Date().toISOString() });
+    };
+    if (text === null) return refuse(`${path.basename(file)}: the file was removed; the running config stays (saving the settings writes it again)`);
+    let next: WardenConfig;
+    let effective: WardenConfig;
+    try {
+      next = parseConfigFile(file, text);
+      effective = overlay(next);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return refuse(err.message);
+    }
+    const plan = runtimes(effective);
+    knownText = text;
+    problem = null;
+    apply(next, effective, plan, 'edited on disk');
+    configBus.publish({ type: 'config', status: 'applied', message: `${path.basename(file)} changed on disk: applied`, timestamp: new Date().toISOString() });
+  };
+  const fileWatch = deps.configFile
+    ? new ConfigFileWatch(
+        deps.configFile,
+        () => void enqueue(() => reloadFromDisk(deps.configFile!)).catch((err: unknown) => logger.error({ err }, 'could not reload the config file')),
+        (err) => logger.warn({ err, file: deps.configFile }, 'cannot watch the config file: hand edits apply at the next start'),
+      )
+    : null;
 
   return {
     monitor,
@@ -158,18 +234,21 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     signals,
     config: () => config,
     settings: () => settings,
-    updateConfig(next) {
-      const run = queue.then(() => applySettings(next));
-      queue = run.catch(() => undefined);
-      return run;
+    settingsEtag: version,
+    configProblem: () => problem,
+    onConfigChange: (listener) => configBus.subscribe(listener),
+    updateConfig(next, opts = {}) {
+      return enqueue(() => saveSettings(next, opts.ifMatch));
     },
     start() {
       logger.info({ services: config.services.map((s) => s.name), strategy: config.serviceManagerType }, 'warden started');
       monitor.start(adoptions(config));
       signals.apply(config);
+      fileWatch?.start();
     },
     async stop() {
       stopping = true;
+      fileWatch?.stop();
       await queue; // a save in progress lands (or fails) before the monitor stops
       signals.stop();
       await monitor.stop();

@@ -5,6 +5,8 @@ export interface ApiResult<T = unknown> {
   status: number;
   ok: boolean;
   body: T | null;
+  /** The ETag header, when the answer has one (GET/PUT /api/settings). */
+  etag: string | null;
 }
 
 /** The dashboard's REST client: same origin, bearer token on every call. */
@@ -15,8 +17,8 @@ export class ApiClient {
   ) {}
 
   /** One request; network errors reject, HTTP errors resolve with their status. */
-  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: 'application/json' };
+  async request<T = unknown>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<ApiResult<T>> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await this.fetchImpl(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     let parsed: T | null = null;
@@ -25,7 +27,7 @@ export class ApiClient {
     } catch {
       parsed = null;
     }
-    return { status: res.status, ok: res.ok, body: parsed };
+    return { status: res.status, ok: res.ok, body: parsed, etag: res.headers.get('ETag') };
   }
 
   status() {
@@ -48,7 +50,13 @@ export class ApiClient {
     return this.request<Record<string, unknown>>('GET', '/api/settings');
   }
 
-  saveSettings(config: unknown) {
-    return this.request<{ ok?: boolean; config?: Record<string, unknown>; error?: string; issues?: { path: string; message: string }[] }>('PUT', '/api/settings', config);
+  /** PUT the settings; with the ETag they were read with, a change on disk since answers 412. */
+  saveSettings(config: unknown, etag?: string | null) {
+    return this.request<{ ok?: boolean; config?: Record<string, unknown>; error?: string; issues?: { path: string; message: string }[] }>(
+      'PUT',
+      '/api/settings',
+      config,
+      etag ? { 'If-Match': etag } : {},
+    );
   }
 }

@@ -43,6 +43,8 @@ export interface ServiceStatusResult {
   revision: number;
   /** Fold a polled GET /api/status answer in. */
   mergeStatus(services: unknown[]): void;
+  /** A hand edit of the config file the server could not use (its running config stayed), or null. */
+  configProblem: string | null;
 }
 
 /** `/ws` on the page's own host. */
@@ -61,6 +63,7 @@ export function useServiceStatus(opts: UseServiceStatusOptions): ServiceStatusRe
   const { token, url, WebSocketImpl, random, silenceMs = SILENCE_MS } = opts;
   const [state, dispatch] = useReducer(servicesReducer, initialServicesState);
   const [connection, setConnection] = useState<ConnectionState>('connecting');
+  const [configProblem, setConfigProblem] = useState<string | null>(null);
   const everOpened = useRef(false);
 
   useEffect(() => {
@@ -123,9 +126,14 @@ export function useServiceStatus(opts: UseServiceStatusOptions): ServiceStatusRe
         if (type === 'snapshot') {
           // Resynced: the next loss starts the backoff again from its first step.
           attempt = 0;
-          const services = (msg as { services?: unknown }).services;
+          const { services, configProblem: problem } = msg as { services?: unknown; configProblem?: unknown };
           dispatch({ type: 'snapshot', services: Array.isArray(services) ? services : [] });
+          setConfigProblem(typeof problem === 'string' ? problem : null);
         } else if (type === 'service_status') dispatch({ type: 'event', event: msg });
+        else if (type === 'config') {
+          const { status, message } = msg as { status?: unknown; message?: unknown };
+          setConfigProblem(status === 'invalid' && typeof message === 'string' ? message : null);
+        }
       };
       ws.onclose = () => lost(ws);
       ws.onerror = () => lost(ws);
@@ -159,5 +167,6 @@ export function useServiceStatus(opts: UseServiceStatusOptions): ServiceStatusRe
     states: state.services,
     revision: state.revision,
     mergeStatus,
+    configProblem,
   };
 }

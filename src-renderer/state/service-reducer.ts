@@ -138,7 +138,7 @@ export function hasProblem(services: Record<string, ServiceState>): boolean {
 }
 
 /** The event's type field, when the message is one the dashboard understands. */
-export function messageType(msg: unknown): 'snapshot' | 'service_status' | 'heartbeat' | null {
+export function messageType(msg: unknown): 'snapshot' | 'service_status' | 'heartbeat' | 'config' | null {
   if (!isObject(msg)) return null;
-  return msg.type === 'snapshot' || msg.type === 'service_status' || msg.type === 'heartbeat' ? msg.type : null;
+  return msg.type === 'snapshot' || msg.type === 'service_status' || msg.type === 'heartbeat' || msg.type === 'config' ? msg.type : null;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -104,8 +105,20 @@ export async function loadConfig(
   }
 }
 
-/** Save atomically (temp file + rename): a crash mid-write never leaves a half-written config. */
-export async function saveConfig(file: string, config: WardenConfig): Promise<void> {
+/** The text a config is saved as. */
+export function serializeConfig(config: WardenConfig): string {
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/** A strong HTTP ETag for a config file's text: what `If-Match` is checked against. */
+export function etagOf(text: string): string {
+  return `"${createHash('sha256').update(text).digest('hex').slice(0, 32)}"`;
+}
+
+/** Save atomically (temp file + rename): a crash mid-write never leaves a half-written config. Returns the text written. */
+export async function saveConfig(file: string, config: WardenConfig): Promise<string> {
+  const text = serializeConfig(config);
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  await writeFileAtomic(file, text, { mode: 0o600 });
+  return text;
 }

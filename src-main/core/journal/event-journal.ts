@@ -28,7 +28,13 @@ const FILE = 'events.jsonl';
  */
 export class EventJournal {
   private readonly byService = new Map<string, ServiceStatusEvent[]>();
+  /** Bytes of whole lines in the current file: where a failed append is cut back to. */
   private size = 0;
+  /** The file may not end on a line boundary (a torn tail from an older crash, a failed cut). */
+  private needsNewline = false;
+  /** An append is failing (full disk): warned once, counted until one succeeds again. */
+  private outage: { since: number; dropped: number } | null = null;
+  private droppedTotal = 0;
   private queue: Promise<void> = Promise.resolve();
   private readonly maxBytes: number;
   private readonly keep: number;
@@ -53,7 +59,10 @@ export class EventJournal {
     await fs.mkdir(dir, { recursive: true });
     for (let gen = j.keep; gen >= 0; gen--) {
       const text = await fs.readFile(j.generation(gen), 'utf8').catch(() => '');
-      if (gen === 0) j.size = Buffer.byteLength(text);
+      if (gen === 0) {
+        j.size = Buffer.byteLength(text);
+        j.needsNewline = text.length > 0 && !text.endsWith('\n');
+      }
       for (const line of text.split('\n')) {
         if (!line) continue;
         try {
@@ -67,7 +76,16 @@ export class EventJournal {
     return j;
   }
 
-  /** Append one event. Never throws: a write failure (full disk) is logged and the event is kept in memory. */
+  /** Events that could not be written since this journal was opened (warden_journal_dropped_total). */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  /**
+   * Append one event. Never throws: a write that fails (full disk) is cut back to the last whole
+   * line, so the file never holds a torn one (CONTRACT §10); the event is kept in memory (history
+   * and uptime still show it) and counted; one warning per outage.
+   */
   append(event: ServiceStatusEvent): Promise<void> {
     this.remember(event);
     const line = `${JSON.stringify(event)}\n`;
@@ -136,13 +154,35 @@ export class EventJournal {
   }
 
   private async write(line: string): Promise<void> {
-    const bytes = Buffer.byteLength(line);
     try {
-      if (this.size > 0 && this.size + bytes > this.maxBytes) await this.rotate();
-      await fs.appendFile(this.file, line, { mode: 0o600 });
-      this.size += bytes;
+      if (this.size > 0 && this.size + Buffer.byteLength(line) > this.maxBytes) await this.rotate();
+      // After a torn tail, start on a fresh line: the event is never glued onto garbage.
+      const text = this.needsNewline ? `\n${line}` : line;
+      await fs.appendFile(this.file, text, { mode: 0o600 });
+      this.size += Buffer.byteLength(text);
+      this.needsNewline = false;
+      if (this.outage) {
+        this.opts.logger.info({ file: this.file, dropped: this.outage.dropped, since: new Date(this.outage.since).toISOString() }, 'journal: writable again');
+        this.outage = null;
+      }
     } catch (err) {
-      this.opts.logger.error({ err, file: this.file }, 'event journal write failed');
+      await this.cutBack();
+      this.droppedTotal += 1;
+      if (!this.outage) {
+        this.outage = { since: Date.now(), dropped: 0 };
+        this.opts.logger.warn({ err, file: this.file }, 'journal: cannot append (disk full?); events are kept in memory and counted until it can');
+      }
+      this.outage.dropped += 1;
+    }
+  }
+
+  /** A failed append may have written part of its line: cut the file back to its last whole line. */
+  private async cutBack(): Promise<void> {
+    try {
+      await fs.truncate(this.file, this.size);
+    } catch (err) {
+      // Nothing to cut (no file yet), or not possible now: the next append starts a new line.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.needsNewline = true;
     }
   }
 
@@ -153,5 +193,6 @@ export class EventJournal {
       });
     }
     this.size = 0;
+    this.needsNewline = false;
   }
 }

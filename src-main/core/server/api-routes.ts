@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError } from '../config/config-file.js';
 import { validateConfig } from '../../../src-shared/config-schema.js';
 import { ACTIONS, type ServiceAction } from '../../../src-shared/protocol.js';
-import type { Warden } from '../warden.js';
+import { SettingsConflict, type Warden } from '../warden.js';
 import { SECURITY_HEADERS, sendError, sendJson } from './http-responses.js';
 import type { WardenMetrics } from './metrics.js';
 import { readJsonBody } from './read-body.js';
@@ -102,7 +102,8 @@ export function apiRoutes(ctx: ApiContext): Route[] {
       method: 'GET',
       pattern: /^\/api\/settings$/,
       // The saved settings, not the environment's overrides, so saving them never bakes those in.
-      handler: (_req, res) => sendJson(res, 200, warden.settings()),
+      // The ETag is the config file's version: PUT with If-Match gets 412 if it changed on disk.
+      handler: (_req, res) => sendJson(res, 200, warden.settings(), { ETag: warden.settingsEtag() }),
     },
     {
       method: 'PUT',
@@ -119,15 +120,20 @@ export function apiRoutes(ctx: ApiContext): Route[] {
           sendJson(res, 400, { error: 'invalid settings', issues: checked.issues });
           return;
         }
+        const ifMatch = req.headers['if-match'];
         try {
-          await warden.updateConfig(checked.config);
+          await warden.updateConfig(checked.config, { ifMatch: typeof ifMatch === 'string' ? ifMatch.trim() : undefined });
         } catch (err) {
+          if (err instanceof SettingsConflict) {
+            sendJson(res, 412, { error: 'changed on disk', message: err.message }, { ETag: warden.settingsEtag() });
+            return;
+          }
           // Valid on its own, but a WARDEN_* override no longer fits it: nothing saved.
           if (!(err instanceof ConfigError)) throw err;
           sendJson(res, 400, { error: 'invalid settings', issues: err.issues.map((i) => ({ ...i, message: `${i.message} (from the environment)` })) });
           return;
         }
-        sendJson(res, 200, { ok: true, config: warden.settings() });
+        sendJson(res, 200, { ok: true, config: warden.settings() }, { ETag: warden.settingsEtag() });
       },
     },
     {

@@ -68,7 +68,7 @@ function listen(server: http.Server, host: string, port: number): Promise<number
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { warden, logger } = opts;
   const staticFiles = new StaticFiles(opts.staticDir);
-  const metrics = new WardenMetrics(warden.monitor);
+  const metrics = new WardenMetrics(warden.monitor, warden.journal);
   const routes = apiRoutes({ warden, metrics, demo: opts.demo });
   const onRequest = async (req: IncomingMessage, res: ServerResponse, g: RequestGuard): Promise<void> => {
     const site = g.checkSite(req);
@@ -115,6 +115,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const guard = new RequestGuard({ host: opts.host, port, token: opts.token });
   const hub = new WsHub({
     source: warden.monitor,
+    config: warden,
     guard,
     logger,
     heartbeatMs: opts.heartbeatMs,

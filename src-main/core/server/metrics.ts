@@ -21,8 +21,19 @@ export class WardenMetrics {
   private readonly source: MetricsSource;
   private readonly restarts: Counter<'service' | 'result'>;
 
-  constructor(source: MetricsSource) {
+  constructor(source: MetricsSource, journal?: { readonly dropped: number }) {
     this.source = source;
+    if (journal) {
+      new Counter({
+        name: 'warden_journal_dropped_total',
+        help: 'Events that could not be appended to the event journal (full disk); kept in memory only.',
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(journal.dropped);
+        },
+      });
+    }
     new Gauge({
       name: 'warden_service_up',
       help: '1 when the service is healthy, else 0.',

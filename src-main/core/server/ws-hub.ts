@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { WS_AUTH_PREFIX, WS_PROTOCOL, type ServerMessage, type ServiceState, type ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import { WS_AUTH_PREFIX, WS_PROTOCOL, type ConfigNotice, type ServerMessage, type ServiceState, type ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import { STATUS_TEXT } from './http-responses.js';
 import { bearerToken, type GuardFailure, type RequestGuard } from './request-guard.js';
 
@@ -12,9 +12,17 @@ export interface StatusSource {
   subscribe(listener: (event: ServiceStatusEvent) => void): () => void;
 }
 
+/** Where the hub hears about hand edits of the config file (the Warden). */
+export interface ConfigSource {
+  configProblem(): string | null;
+  onConfigChange(listener: (notice: ConfigNotice) => void): () => void;
+}
+
 /** Tunables; the defaults are the production values. */
 export interface WsHubOptions {
   source: StatusSource;
+  /** Optional: config file notices, and the standing problem in each snapshot. */
+  config?: ConfigSource;
   guard: RequestGuard;
   logger: Logger;
   /** Application heartbeat message interval (default 15 s; the contract asks for ≤ 30 s). */
@@ -87,7 +95,12 @@ export class WsHub {
       // Answer warden.v1 only: echoing auth.<token> would put the token in a response header.
       handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
     });
-    this.unsubscribe = opts.source.subscribe((event) => this.broadcast(event));
+    const offStatus = opts.source.subscribe((event) => this.broadcast(event));
+    const offConfig = opts.config?.onConfigChange((notice) => this.broadcast(notice));
+    this.unsubscribe = () => {
+      offStatus();
+      offConfig?.();
+    };
     this.timers = [
       setInterval(() => this.broadcast({ type: 'heartbeat', timestamp: new Date().toISOString() }), opts.heartbeatMs ?? 15_000),
       setInterval(() => this.pingAll(), opts.pingMs ?? 30_000),
@@ -162,7 +175,8 @@ export class WsHub {
     ws.on('error', (err) => this.opts.logger.debug({ err }, 'websocket client error'));
     ws.on('close', () => this.clients.delete(ws));
     // Snapshot then subscription in one synchronous step: no event can fall between them.
-    this.send(ws, JSON.stringify({ type: 'snapshot', services: this.opts.source.states(), timestamp: new Date().toISOString() } satisfies ServerMessage));
+    const snapshot: ServerMessage = { type: 'snapshot', services: this.opts.source.states(), timestamp: new Date().toISOString(), configProblem: this.opts.config?.configProblem() ?? null };
+    this.send(ws, JSON.stringify(snapshot));
     if (ws.readyState === ws.OPEN) this.clients.add(ws);
   }
 

@@ -19,7 +19,7 @@ export const TIMING_FIELDS: Record<TimingKey, { label: string; hint: string }> =
 /** The restart command's plain warning: it is a shell command anyone with the token can change. */
 export const SHELL_WARNING = 'Shell command run with /bin/sh -c — anyone with the token can change it. Leave empty for monitor only.';
 
-type Status = { kind: 'loading' } | { kind: 'error'; text: string } | { kind: 'ready' };
+type Status = { kind: 'loading' } | { kind: 'error'; text: string } | { kind: 'conflict' } | { kind: 'ready' };
 
 /** Props: the API client. */
 export interface SettingsPageProps {
@@ -33,12 +33,15 @@ export function SettingsPage({ api }: SettingsPageProps) {
   const [issues, setIssues] = useState<Issue[]>([]);
   const [saved, setSaved] = useState(false);
   const [saving, setSaving] = useState(false);
+  /** The version of the settings the form was filled from: a PUT sends it as If-Match. */
+  const [etag, setEtag] = useState<string | null>(null);
 
   const load = () => {
     setStatus({ kind: 'loading' });
     api.settings().then(
       (r) => {
         if (r.ok && r.body) {
+          setEtag(r.etag);
           setDraft(toDraft(r.body));
           setIssues([]);
           setStatus({ kind: 'ready' });
@@ -74,12 +77,16 @@ export function SettingsPage({ api }: SettingsPageProps) {
     setSaving(true);
     setSaved(false);
     try {
-      const r = await api.saveSettings(fromDraft(draft));
+      const r = await api.saveSettings(fromDraft(draft), etag);
       if (r.ok && r.body?.config) {
+        setEtag(r.etag);
         setDraft(toDraft(r.body.config));
         setIssues([]);
         setSaved(true);
         setStatus({ kind: 'ready' });
+      } else if (r.status === 412) {
+        // Someone edited config.json by hand since this form was filled: nothing was saved.
+        setStatus({ kind: 'conflict' });
       } else if (r.status === 400 && Array.isArray(r.body?.issues)) {
         setIssues(r.body.issues);
         setStatus({ kind: 'ready' });
@@ -126,6 +133,14 @@ export function SettingsPage({ api }: SettingsPageProps) {
       {status.kind === 'error' && (
         <p className="form-error" role="alert">
           {status.text}
+        </p>
+      )}
+      {status.kind === 'conflict' && (
+        <p className="form-error" role="alert">
+          The settings file changed on disk — reload to see it (your edits here were not saved).{' '}
+          <button type="button" onClick={load}>
+            Reload
+          </button>
         </p>
       )}
 

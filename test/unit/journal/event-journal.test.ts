@@ -39,6 +39,11 @@ describe('event journal', () => {
     await fs.appendFile(path.join(dir, 'events.jsonl'), '{"type":"service_st');
     const second = await EventJournal.open(dir, { logger: silentLogger() });
     expect(second.history('a').map((e) => e.status)).toEqual(['failed']);
+    // The next event starts on a line of its own, never glued onto the torn tail.
+    await second.append(ev('a', 'healthy', 2000));
+    const third = await EventJournal.open(dir, { logger: silentLogger() });
+    expect(third.history('a').map((e) => e.status)).toEqual(['failed', 'healthy']);
+    expect((await fs.readFile(path.join(dir, 'events.jsonl'), 'utf8')).split('\n').at(-2)).toMatch(/"status":"healthy"/);
   });
 
   it('rotates by size, keeps a bounded number of generations, and still loads them all', async () => {
@@ -59,18 +64,25 @@ describe('event journal', () => {
     expect(j.history('a', 10).map((e) => Date.parse(e.timestamp))).toEqual([2, 3, 4]);
   });
 
-  it('logs a failed write and keeps going (the event stays in memory)', async () => {
-    const errors: unknown[] = [];
+  it('warns once per outage, counts what it could not write, keeps it in memory, and says when it can write again', async () => {
+    const warnings: unknown[] = [];
+    const infos: string[] = [];
     const logger = silentLogger();
-    logger.error = ((obj: unknown) => void errors.push(obj)) as typeof logger.error;
+    logger.warn = ((obj: unknown) => void warnings.push(obj)) as typeof logger.warn;
+    logger.info = ((_obj: unknown, msg: string) => void infos.push(msg)) as typeof logger.info;
     const j = await EventJournal.open(dir, { logger });
     await fs.rm(dir, { recursive: true });
     await fs.writeFile(dir, 'not a folder'); // appendFile now fails with ENOTDIR
     await j.append(ev('a', 'failed', 1));
-    expect(errors).toHaveLength(1);
-    expect(j.history('a')).toHaveLength(1);
+    await j.append(ev('a', 'healthy', 2));
+    expect(warnings).toHaveLength(1);
+    expect(j.dropped).toBe(2);
+    expect(j.history('a')).toHaveLength(2);
     await fs.rm(dir);
     await fs.mkdir(dir);
+    await j.append(ev('a', 'failed', 3));
+    expect(infos).toEqual(['journal: writable again']);
+    expect(j.dropped).toBe(2);
   });
 
   it('computes uptime over 24 h from status segments, leaving out unknown and paused time', async () => {

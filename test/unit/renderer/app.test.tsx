@@ -53,6 +53,23 @@ describe('App', () => {
     expect(FakeWebSocket.instances).toHaveLength(0);
   });
 
+  it('shows a standing config problem from the snapshot and from config notices, and hides it once the file is applied', async () => {
+    app();
+    await settle();
+    const ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive({ type: 'snapshot', services: [state('redis')], timestamp: 'x', configProblem: 'config.json: healthCheckInterval: must be greater than 0 (seconds)' });
+    expect(screen.getByText('config.json: healthCheckInterval: must be greater than 0 (seconds)')).toBeTruthy();
+    expect(screen.getByText('The settings file on disk cannot be used')).toBeTruthy();
+    ws.receive({ type: 'config', status: 'applied', message: 'config.json changed on disk: applied', timestamp: 'x' });
+    expect(screen.queryByText('The settings file on disk cannot be used')).toBeNull();
+    ws.receive({ type: 'config', status: 'invalid', message: 'config.json: (file): not valid JSON', timestamp: 'x' });
+    expect(screen.getByText('config.json: (file): not valid JSON')).toBeTruthy();
+    // A fresh snapshot without a problem (reconnected after a fix): gone.
+    ws.receive({ type: 'snapshot', services: [state('redis')], timestamp: 'y' });
+    expect(screen.queryByText('The settings file on disk cannot be used')).toBeNull();
+  });
+
   it('a failing token bridge counts as no token', async () => {
     app({}, { ...tokenEnv(null), bridge: { getToken: () => Promise.reject(new Error('no ipc')) } });
     await settle();

@@ -8,7 +8,7 @@ export interface Call {
   body: unknown;
 }
 
-type Reply = { status: number; body?: unknown } | Error;
+type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | Error;
 type Route = (call: Call) => Reply | Promise<Reply>;
 
 /**
@@ -31,7 +31,7 @@ export function fakeFetch(routes: Record<string, Route | Reply>) {
     if (!route) return new Response(JSON.stringify({ error: 'unknown API path' }), { status: 404 });
     const reply = typeof route === 'function' ? await route(call) : route;
     if (reply instanceof Error) throw reply;
-    return new Response(reply.body === undefined ? '' : JSON.stringify(reply.body), { status: reply.status });
+    return new Response(reply.body === undefined ? '' : JSON.stringify(reply.body), { status: reply.status, headers: reply.headers });
   });
   return { fetch: fn as unknown as typeof fetch, calls };
 }

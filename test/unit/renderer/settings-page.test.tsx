@@ -99,6 +99,30 @@ describe('Settings page', () => {
     expect((screen.getAllByLabelText('Monitor only — never restart this service') as HTMLInputElement[]).map((c) => c.checked)).toEqual([true, true, false]);
   });
 
+  it('sends the ETag it read as If-Match; a 412 (edited on disk meanwhile) says "changed on disk — reload", and Reload shows the file', async () => {
+    let version = 1;
+    const onDisk = () => ({ ...defaultConfig(), healthCheckInterval: version === 1 ? 15 : 42 });
+    const { calls } = await page({
+      'GET /api/settings': () => ({ status: 200, body: onDisk(), headers: { ETag: `"v${version}"` } }),
+      'PUT /api/settings': (call) => (call.headers['If-Match'] === `"v${version}"` ? serverLike(call) : { status: 412, body: { error: 'changed on disk' } }),
+    });
+    await screen.findAllByLabelText('Health check interval (s)');
+    version = 2; // someone edits config.json by hand
+    change(input('Health check interval (s)'), '5');
+    save();
+    const alert = await screen.findByText(/changed on disk — reload/);
+    expect(alert.textContent).toContain('your edits here were not saved');
+    expect(puts(calls)[0]!.healthCheckInterval).toBe(5);
+    expect(calls.find((c) => c.method === 'PUT')?.headers['If-Match']).toBe('"v1"');
+    fireEvent.click(screen.getByRole('button', { name: 'Reload' }));
+    await waitFor(() => expect(input('Health check interval (s)').value).toBe('42'));
+    expect(screen.queryByText(/changed on disk/)).toBeNull();
+    change(input('Health check interval (s)'), '7');
+    save();
+    await screen.findByText('Settings saved and applied.');
+    expect(calls.filter((c) => c.method === 'PUT').at(-1)?.headers['If-Match']).toBe('"v2"');
+  });
+
   it('adds and removes services', async () => {
     const { calls } = await page();
     fireEvent.click(screen.getByRole('button', { name: 'Remove redis' }));
