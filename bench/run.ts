@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <name> [args…]`: reproducible benchmarks that print figures (never asserted
  * in tests). Names: detection (crash → unhealthy/healthy, shell and docker), probes (checks per
- * CPU-second).
+ * CPU-second), soak (20 services for N minutes: growth per hour, and events counted three ways).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 const BENCHES: Record<string, string> = {
   detection: './detection.ts',
   probes: './probe-throughput.ts',
+  soak: './soak.ts',
 };
 
 const [name = '', ...args] = process.argv.slice(2);

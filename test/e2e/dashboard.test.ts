@@ -117,6 +117,11 @@ describe('dashboard in Chromium against the real server', () => {
   });
 
   it('opens with the token in the fragment, removes it from the address bar, and shows every service healthy', async () => {
+    // Every request the page makes is answered (the app icon included: no 404 for a favicon).
+    const failed: string[] = [];
+    page.on('response', (res) => {
+      if (res.status() >= 400) failed.push(`${res.status()} ${res.url()}`);
+    });
     await page.goto(server.dashboardUrl);
     await waitStatus('detector', 'healthy');
     await waitStatus('llm', 'healthy');
@@ -127,6 +132,8 @@ describe('dashboard in Chromium against the real server', () => {
     // The sparkline fills from the 10 s poll; the uptime bar has its 24 hourly segments.
     await page.waitForSelector('article[data-service="llm"] svg.sparkline', WAIT);
     expect(await card('llm').locator('.uptime__seg').count()).toBe(24);
+    expect(await page.evaluate(async () => (await fetch((document.querySelector('link[rel="icon"]') as HTMLLinkElement).href)).headers.get('content-type'))).toBe('image/png');
+    expect(failed).toEqual([]);
     await shot('dashboard-healthy');
   });
 

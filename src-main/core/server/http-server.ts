@@ -40,6 +40,8 @@ export interface RunningServer {
   hub: WsHub;
   /** Open TCP connections (HTTP and WebSocket). */
   connections(): Promise<number>;
+  /** How many listeners the long-lived HTTP server holds, by event (a per-connection leak shows here). */
+  listenerCount(event: 'connection' | 'request' | 'upgrade' | 'clientError' | 'close'): number;
   close(): Promise<void>;
 }
 
@@ -141,6 +143,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dashboardUrl: `${url}#token=${encodeURIComponent(opts.token)}`,
     hub: hub,
     connections: () => new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n)))),
+    listenerCount: (event) => server.listenerCount(event),
     async close() {
       await hub.close();
       metrics.close();

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import { STATUSES } from '../../../src-shared/status.js';
 import type { ProbeEvent } from '../monitor/health-monitor.js';
@@ -23,6 +23,9 @@ export class WardenMetrics {
 
   constructor(source: MetricsSource, journal?: { readonly dropped: number }) {
     this.source = source;
+    // Warden's own footprint, under the standard names (process_resident_memory_bytes,
+    // process_open_fds, nodejs_heap_size_used_bytes …): what a soak run and Prometheus watch.
+    collectDefaultMetrics({ register: this.registry });
     if (journal) {
       new Counter({
         name: 'warden_journal_dropped_total',
