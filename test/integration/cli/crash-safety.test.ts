@@ -65,6 +65,7 @@ describe('Warden killed mid-restart', () => {
 
     const first = serve(config);
     const pgid = await waitUntil(async () => Number(await fs.readFile(leader, 'utf8').catch(() => '')), { timeoutMs: 30_000 });
+    cleanup.push(() => killGroup(pgid)); // its own group: it outlives its Warden, by design
     const record = path.join(env.XDG_STATE_HOME!, 'warden', 'inflight', 'svc.json');
     // Written as the command is spawned (the command may write its own pid file first).
     expect(await waitUntil(async () => JSON.parse(await fs.readFile(record, 'utf8').catch(() => 'null')))).toMatchObject({ service: 'svc', pgid });
@@ -92,6 +93,7 @@ describe('Warden killed mid-restart', () => {
 
     const first = serve(config);
     const pgid = await waitUntil(async () => Number(await fs.readFile(leader, 'utf8').catch(() => '')), { timeoutMs: 30_000 });
+    cleanup.push(() => killGroup(pgid));
     const group = await waitUntil(() => (groupPids(pgid).length >= 3 ? groupPids(pgid) : null));
     first.child.kill('SIGKILL');
     await first.exited;

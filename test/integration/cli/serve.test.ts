@@ -185,6 +185,7 @@ describe('the real bin', () => {
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const restartPid = await waitUntil(async () => Number(await fs.readFile(marker, 'utf8').catch(() => '')), { timeoutMs: 30_000 });
+    stops.push(async () => killGroup(restartPid)); // should Warden fail to, the test still cleans up
     const group = await waitUntil(() => (groupPids(restartPid).length >= 3 ? groupPids(restartPid) : null));
     expect(out).toContain('Warden dashboard: http://127.0.0.1:');
     expect(out).toMatch(/"msg":"service_status"/); // one JSON log line per event
