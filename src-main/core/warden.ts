@@ -139,7 +139,9 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   const adoptions = (cfg: WardenConfig): Map<string, InflightRestart> => {
     const byName = new Map(runtimes(cfg).map((r) => [r.svc.name, r]));
     const found = new Map<string, InflightRestart>();
-    for (const entry of inflight.survivors().live) {
+    const { live, stale } = inflight.survivors();
+    if (stale.length) logger.info({ services: stale }, 'dropped records of restarts that ended while no Warden ran');
+    for (const entry of live) {
       if (byName.get(entry.service)?.manager.adopt) {
         logger.warn({ service: entry.service, pgid: entry.pgid }, 'adopting a restart left running by a previous Warden');
         found.set(entry.service, entry);

@@ -19,6 +19,9 @@ export interface ShellServiceManagerOptions {
   inflight?: InflightRestarts;
 }
 
+/** The wrapper every command runs in: wait for the go line, then become `/bin/sh -c <command>`. */
+const HELD_START = 'read -r _; exec /bin/sh -c "$0"';
+
 /** How often an adopted command (not our child: no exit event) is looked at. */
 const ADOPT_POLL_MS = 100;
 
@@ -144,11 +147,14 @@ export class ShellServiceManager implements ServiceManager {
     if (signal.aborted) return failure('aborted');
     const tail = new OutputTail(OUTPUT_TAIL_BYTES);
     // The command is the user's own config string, passed whole as one argument: nothing is interpolated.
-    const child = execa('/bin/sh', ['-c', cmd], {
+    // The command is held at a `read` until its in-flight record is on disk, then exec'd in the
+    // same process (same pid and group): nothing of it runs before a crash of Warden could be
+    // followed up (§9.1). It is passed as $0, a separate argument: nothing is interpolated.
+    const child = execa('/bin/sh', ['-c', HELD_START, cmd], {
       cwd: this.#opts.workingDir,
       shell: false,
       detached: true, // leads its own process group, so the whole tree can be signalled
-      stdin: 'ignore',
+      stdin: 'pipe',
       // Warden's own variables (the API token above all) stay home (CONTRACT §10).
       env: childEnvironment(process.env),
       extendEnv: false,
@@ -171,6 +177,8 @@ export class ShellServiceManager implements ServiceManager {
     }
 
     this.#record(service, pid);
+    child.stdin?.on('error', () => undefined); // it may be gone already (exec failed)
+    child.stdin?.end('\n'); // go; then the command's stdin is at EOF, like /dev/null
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, sig) => resolve({ code, signal: sig })),
     );
