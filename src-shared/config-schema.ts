@@ -43,6 +43,8 @@ const serviceSchema = z.strictObject(
   container: z.string().min(1, { error: 'must not be empty' }).optional(),
   /** Optional pidfile of a shell-managed service: its death is noticed without waiting for a probe. */
   pidfile: z.string().min(1).optional(),
+  /** The service's own log: its lines since a restart tell why it failed (CONTRACT §12). */
+  logFile: z.string().min(1, { error: 'must not be empty (leave it out for none)' }).optional(),
   /** Docker: restart a container that was stopped on purpose (default: respect the stop). */
   restartWhenStopped: z.boolean().optional(),
   ...Object.fromEntries(Object.entries(timingShape).map(([k, v]) => [k, v.optional()])),
@@ -53,6 +55,7 @@ const serviceSchema = z.strictObject(
   stopCmd: z.ZodOptional<z.ZodString>;
   container: z.ZodOptional<z.ZodString>;
   pidfile: z.ZodOptional<z.ZodString>;
+  logFile: z.ZodOptional<z.ZodString>;
   restartWhenStopped: z.ZodOptional<z.ZodBoolean>;
   } & { [K in TimingKey]: z.ZodOptional<(typeof timingShape)[K]> },
   { error: 'must be an object with name, healthUrl and restartCmd' },

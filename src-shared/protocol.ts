@@ -1,3 +1,4 @@
+import type { FailureCause } from './causes.js';
 import type { ServiceStatusValue } from './status.js';
 
 /** The design's WebSocket event: the five fields exactly, plus Warden's extras (CONTRACT §4). */
@@ -16,6 +17,8 @@ export interface ServiceStatusEvent {
   /** Why the last restart failed and the tail of its output, when this event reports one. */
   reason?: string;
   output?: string;
+  /** On restart_failed and failed: the failure's cause (CONTRACT §12). */
+  cause?: FailureCause;
 }
 
 /** A service's current state, as served by /api/status and the WebSocket snapshot (CONTRACT §5). */
@@ -32,7 +35,7 @@ export interface ServiceState {
   restarts: number;
   since: string;
   /** Extras: the last restart failure, monitor-only flag, recent probe latencies (oldest first). */
-  lastFailure: { reason: string; output: string; at: string } | null;
+  lastFailure: { reason: string; output: string; at: string; cause: FailureCause } | null;
   monitorOnly: boolean;
   recentLatencies: number[];
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { resolveService, type WardenConfig } from '../../src-shared/config-schema.js';
+import { serviceLogFile } from './causes/log-tail.js';
 import { ConfigError, etagOf, parseConfigFile, saveConfig, serializeConfig } from './config/config-file.js';
 import { ConfigFileWatch } from './config/config-watch.js';
 import { EventJournal } from './journal/event-journal.js';
@@ -118,7 +119,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   };
 
   const journal = await EventJournal.open(deps.dataDir, { logger });
-  const monitor = new HealthMonitor({ services: runtimes(config), logger, clock: deps.clock });
+  const monitor = new HealthMonitor({ services: runtimes(config), logger, clock: deps.clock, logFileOf: (svc) => serviceLogFile(svc, process.env) });
   monitor.subscribe((event) => {
     void journal.append(event);
   });

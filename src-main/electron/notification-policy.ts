@@ -1,3 +1,4 @@
+import { CAUSE_TEXT } from '../../src-shared/causes.js';
 import type { ServiceStatusEvent } from '../../src-shared/protocol.js';
 import type { ServiceStatusValue } from '../../src-shared/status.js';
 import type { Clock } from '../core/monitor/clock.js';
@@ -104,6 +105,8 @@ export class NotificationPolicy {
     }
     if (!PROBLEM.has(event.status)) return null; // unknown, starting: part of whatever story is running
     const reason = event.reason ?? (event.status === 'restart_failed' ? event.message : undefined);
+    // What a failure means and what to do, in words (CONTRACT §12).
+    const cause = event.status === 'failed' && event.cause ? `\n${CAUSE_TEXT[event.cause].title}. ${CAUSE_TEXT[event.cause].action}` : '';
     if (!episode) {
       const failed = event.status === 'failed';
       this.episodes.set(name, { failedNotified: failed, lastReason: reason });
@@ -111,7 +114,7 @@ export class NotificationPolicy {
         kind: failed ? 'failed' : 'problem',
         service: name,
         title: `${name} ${PROBLEM_TITLE[event.status]}`,
-        body: reason && reason !== event.message ? `${event.message}: ${reason}` : event.message,
+        body: `${reason && reason !== event.message ? `${event.message}: ${reason}` : event.message}${cause}`,
         urgency: failed ? 'critical' : 'normal',
       };
     }
@@ -119,7 +122,7 @@ export class NotificationPolicy {
     if (event.status !== 'failed' || episode.failedNotified) return null;
     episode.failedNotified = true;
     const last = episode.lastReason ? ` — last error: ${episode.lastReason}` : '';
-    return { kind: 'failed', service: name, title: `${name} failed`, body: `${event.message}${last}`, urgency: 'critical' };
+    return { kind: 'failed', service: name, title: `${name} failed`, body: `${event.message}${last}${cause}`, urgency: 'critical' };
   }
 
   private offer(notice: Notice): void {

@@ -1,4 +1,5 @@
 import type { ServiceState } from '../../src-shared/protocol.js';
+import { toCause } from '../../src-shared/causes.js';
 import { severityOf, toStatus, type ServiceStatusValue } from '../../src-shared/status.js';
 
 /** Every service's latest state, by name, in the server's (config) order. */
@@ -27,7 +28,8 @@ const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Numbe
 
 function lastFailureOf(v: unknown): ServiceState['lastFailure'] {
   if (!isObject(v) || typeof v.reason !== 'string') return null;
-  return { reason: v.reason, output: str(v.output, ''), at: str(v.at, '') };
+  // An older server sends no cause: "the restart command failed" is the fair reading then.
+  return { reason: v.reason, output: str(v.output, ''), at: str(v.at, ''), cause: toCause(v.cause) ?? 'exit' };
 }
 
 /**
@@ -83,7 +85,7 @@ export function applyEvent(current: ServiceState | undefined, raw: unknown): Ser
     nextRetryAt: 'nextRetryAt' in raw ? strOrNull(raw.nextRetryAt) : base.nextRetryAt,
     latencyMs: 'latencyMs' in raw ? numOrNull(raw.latencyMs) : base.latencyMs,
     since: changed ? timestamp : base.since,
-    lastFailure: typeof raw.reason === 'string' ? { reason: raw.reason, output: str(raw.output, ''), at: timestamp } : base.lastFailure,
+    lastFailure: typeof raw.reason === 'string' ? { reason: raw.reason, output: str(raw.output, ''), at: timestamp, cause: toCause(raw.cause) ?? 'exit' } : base.lastFailure,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import type { InflightRestart } from '../managers/inflight-restarts.js';
 import type { ProbeResult } from '../probes/probe.js';
@@ -15,6 +16,8 @@ export interface HealthMonitorDeps {
   services: ServiceRuntime[];
   logger: Logger;
   clock?: Clock;
+  /** Each service's own log, read to tell why a restart failed (default: none). */
+  logFileOf?: (svc: ResolvedService) => string | null;
 }
 
 /** One probe's result, tagged with its service. */
@@ -143,6 +146,7 @@ export class HealthMonitor {
         this.deps.logger.info({ event }, 'service_status');
       },
       restartGate: () => this.retiring.get(name)?.done ?? Promise.resolve(),
+      logFileOf: this.deps.logFileOf,
     });
   }
 }

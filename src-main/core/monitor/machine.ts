@@ -1,3 +1,4 @@
+import type { FailureCause } from '../../../src-shared/causes.js';
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { ServiceAction, ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import type { ServiceStatusValue } from '../../../src-shared/status.js';
@@ -34,6 +35,8 @@ export interface MachineSettings {
   monitorOnly: boolean;
   /** A deliberate stop is restarted like a crash (default: respected, §9.6). */
   restartWhenStopped: boolean;
+  /** Changes whenever anything in the service's config does: a permanent failure is retried then (§12). */
+  fingerprint: string;
 }
 
 export function machineSettings(svc: ResolvedService): MachineSettings {
@@ -48,6 +51,7 @@ export function machineSettings(svc: ResolvedService): MachineSettings {
     failedRetryInterval: svc.failedRetryInterval,
     monitorOnly: svc.restartCmd === null,
     restartWhenStopped: svc.restartWhenStopped,
+    fingerprint: JSON.stringify(svc),
   };
 }
 
@@ -71,9 +75,12 @@ export type Phase =
    * A probe that began before `from` saw the old instance and is ignored. `last` is the latest
    * answer and `output` the restart's, for the failure if it never comes up.
    */
-  | { kind: 'readiness'; from: number; deadline: number; last: string; loading: boolean; output: string }
-  /** Every attempt of the round failed; probed every interval; a new round at `retryAt`. */
-  | { kind: 'failed'; at: number; retryAt: number | null }
+  | { kind: 'readiness'; from: number; deadline: number; last: string; loading: boolean; output: string; diagnosing: boolean }
+  /**
+   * The round ended: every attempt failed, or one failed for a cause restarting cannot fix
+   * (`permanent`: no new round until a person acts or the config changes). Probed every interval.
+   */
+  | { kind: 'failed'; at: number; retryAt: number | null; cause: FailureCause; permanent: boolean }
   /** Probed, never restarted: by the user, or because it was stopped on purpose (docker stop). */
   | { kind: 'paused'; by: 'user' | 'stop' }
   /** Stopped or removed: nothing more is started. */
@@ -88,6 +95,8 @@ export interface Episode {
   loadingSince: number | null;
   /** The wait before attempt 1; attempt n waits firstWaitMs × 2^(n-1) (§3, §9.11). */
   firstWaitMs: number;
+  /** Why the last attempt of this episode failed (port_in_use twice in a row is permanent). */
+  lastCause: FailureCause | null;
 }
 
 /** A failed restart, kept for the API and the dashboard (never lost, §3 step 4). */
@@ -95,6 +104,13 @@ export interface Failure {
   reason: string;
   output: string;
   at: number;
+  cause: FailureCause;
+}
+
+/** A failure's cause and the line that shows it (classified by the runner, CONTRACT §12). */
+export interface Diagnosis {
+  cause: FailureCause;
+  line: string | null;
 }
 
 /** One service's whole state. Times are milliseconds on the injected clock. */
@@ -143,7 +159,10 @@ export type Input =
   /** The runner's timer fired. */
   | { type: 'tick' }
   | { type: 'probed'; result: ProbeResult }
-  | { type: 'restarted'; result: RestartResult }
+  /** The restart ended; a failed one comes with its diagnosis. */
+  | { type: 'restarted'; result: RestartResult; diagnosis?: Diagnosis }
+  /** The answer to a `diagnose` effect: why readiness ran out. */
+  | { type: 'diagnosed'; diagnosis: Diagnosis }
   | { type: 'action'; action: ServiceAction }
   /** The settings passed with this input are new (live config, §9.4); `previous` were in force until now. */
   | { type: 'settings'; previous: MachineSettings }
@@ -163,6 +182,8 @@ export type Effect =
   /** Set the one timer to fire at `at` (null: no timer). */
   | { type: 'schedule'; at: number | null }
   | { type: 'emit'; event: ServiceStatusEvent }
+  /** Classify why a restart never became ready (reads the service's log since the restart). */
+  | { type: 'diagnose'; reason: string; output: string }
   /** Abort the probe in flight, and the restart too when `restart`. */
   | { type: 'abort'; restart: boolean }
   | { type: 'reply'; result: ActionResult };

@@ -4,6 +4,8 @@ import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../../s
 import type { InflightRestart } from '../managers/inflight-restarts.js';
 import type { RestartResult, ServiceManager } from '../managers/service-manager.js';
 import type { ProbeResult } from '../probes/probe.js';
+import { classify } from '../causes/classify.js';
+import { logOffset, logSince } from '../causes/log-tail.js';
 import type { Clock } from './clock.js';
 import { initialState, machineSettings, nextRetryAt, type ActionResult, type Effect, type Input, type MachineSettings, type MachineState } from './machine.js';
 import { transition } from './transitions.js';
@@ -26,6 +28,8 @@ export interface RunnerDeps {
   probed(service: string, result: ProbeResult): void;
   /** Resolves once no other restart of this service is in flight (one of a runner being retired). */
   restartGate?(): Promise<void>;
+  /** The service's own log, read to classify a failure (default: none). */
+  logFileOf?(svc: ResolvedService): string | null;
 }
 
 /**
@@ -42,6 +46,9 @@ export class ServiceRunner {
   private restartAbort: AbortController | null = null;
   private probeDone: Promise<void> | null = null;
   private restartDone: Promise<void> | null = null;
+  private diagnoseDone: Promise<void> | null = null;
+  /** Where the service's log stood when the last restart began: what it wrote since tells why it failed. */
+  private logFrom = 0;
   private readonly latencies: number[] = [];
   /** Inputs that arrive while effects run (a subscriber acting from an event) wait their turn. */
   private readonly inbox: Input[] = [];
@@ -111,7 +118,7 @@ export class ServiceRunner {
    */
   private async idle(): Promise<void> {
     await Promise.resolve(); // let a queued stop run first
-    while (this.busy || this.probeDone || this.restartDone) await Promise.all([this.probeDone, this.restartDone, Promise.resolve()]);
+    while (this.busy || this.probeDone || this.restartDone || this.diagnoseDone) await Promise.all([this.probeDone, this.restartDone, this.diagnoseDone, Promise.resolve()]);
   }
 
   /** The current state, as served by the API and the snapshot. */
@@ -129,7 +136,7 @@ export class ServiceRunner {
       latencyMs: s.latencyMs,
       restarts: s.restarts,
       since: iso(s.since),
-      lastFailure: s.lastFailure && { reason: s.lastFailure.reason, output: s.lastFailure.output, at: iso(s.lastFailure.at) },
+      lastFailure: s.lastFailure && { reason: s.lastFailure.reason, output: s.lastFailure.output, at: iso(s.lastFailure.at), cause: s.lastFailure.cause },
       monitorOnly: this.settings.monitorOnly,
       recentLatencies: [...this.latencies],
     };
@@ -199,6 +206,9 @@ export class ServiceRunner {
       case 'restart':
         this.restart(fx.manual, fx.adopted === true);
         return undefined;
+      case 'diagnose':
+        this.diagnose(fx.reason, fx.output);
+        return undefined;
       case 'abort':
         this.probeAbort?.abort();
         if (fx.restart) this.restartAbort?.abort();
@@ -254,6 +264,7 @@ export class ServiceRunner {
         await this.deps.restartGate?.();
         // The settings and the strategy as they are once the gate opens, not as they were.
         const { svc, manager } = this.runtime;
+        this.logFrom = await logOffset(this.logFile());
         if (abort.signal.aborted) result = aborted();
         // Paused, made monitor only or removed while it waited for a previous restart to end (§9.4).
         else if (this.state.phase.kind !== 'restarting' || (this.settings.monitorOnly && !adoption)) result = notRun();
@@ -262,10 +273,24 @@ export class ServiceRunner {
       } catch (err) {
         result = { ok: false, reason: errorText(err), output: '', exitCode: null, signal: null, timedOut: false };
       }
+      const diagnosis = result.ok ? undefined : classify({ kind: 'restart', ...result, logTail: await logSince(this.logFile(), this.logFrom) });
       this.restartAbort = null;
       this.restartDone = null;
-      this.dispatch({ type: 'restarted', result });
+      this.dispatch({ type: 'restarted', result, diagnosis });
     })();
+  }
+
+  /** Readiness ran out: what the service's log says since the restart began tells why (§12). */
+  private diagnose(reason: string, output: string): void {
+    this.diagnoseDone = (async () => {
+      const logTail = await logSince(this.logFile(), this.logFrom);
+      this.diagnoseDone = null;
+      this.dispatch({ type: 'diagnosed', diagnosis: classify({ kind: 'not_ready', reason, output, exitCode: null, timedOut: false, logTail }) });
+    })();
+  }
+
+  private logFile(): string | null {
+    return this.deps.logFileOf?.(this.runtime.svc) ?? null;
   }
 }
 

@@ -1,3 +1,4 @@
+import { CAUSE_TEXT, PERMANENT_CAUSES, type FailureCause } from '../../../src-shared/causes.js';
 import type { ServiceAction, ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import type { ServiceStatusValue } from '../../../src-shared/status.js';
 import type { ProbeResult } from '../probes/probe.js';
@@ -6,7 +7,9 @@ import {
   PROBE_GAP_MS,
   nextRetryAt,
   type ActionResult,
+  type Diagnosis,
   type Effect,
+  type Failure,
   type Episode,
   type Input,
   type MachineSettings,
@@ -65,7 +68,10 @@ function apply(c: Ctx, input: Input): void {
     case 'probed':
       return onProbed(c, input.result);
     case 'restarted':
-      return onRestarted(c, input.result);
+      return onRestarted(c, input.result, input.diagnosis);
+    case 'diagnosed':
+      if (s.phase.kind === 'readiness' && s.phase.diagnosing) attemptFailed(c, notReadyReason(c, s.phase.last), s.phase.output, input.diagnosis);
+      return;
     case 'action':
       return reply(c, onAction(c, input.action));
     case 'settings':
@@ -87,7 +93,7 @@ function afterStop(c: Ctx, input: Input): void {
     case 'restarted':
       s.restart = null;
       s.restarts += 1;
-      if (!input.result.ok) s.lastFailure = { reason: input.result.reason, output: input.result.output, at: c.now };
+      if (!input.result.ok) s.lastFailure = failureOf(c, input.result.reason, input.result.output, input.diagnosis);
       return;
     case 'action':
       return reply(c, { ok: false, error: 'stopped', message: `${c.cfg.name} is no longer monitored` });
@@ -213,48 +219,69 @@ function adopt(c: Ctx, pgid: number, startedAt: number): void {
   c.fx.push({ type: 'restart', attempt: 1, manual: false, adopted: true });
 }
 
-function onRestarted(c: Ctx, result: { ok: true; output: string } | { ok: false; reason: string; output: string }): void {
+function onRestarted(c: Ctx, result: { ok: true; output: string } | { ok: false; reason: string; output: string }, diagnosis: Diagnosis | undefined): void {
   const { s, cfg } = c;
   s.restart = null;
   s.restarts += 1;
   if (s.phase.kind !== 'restarting') {
     // Paused meanwhile: the outcome is kept, nothing more is done (§9.4).
-    if (!result.ok) s.lastFailure = { reason: result.reason, output: result.output, at: c.now };
+    if (!result.ok) s.lastFailure = failureOf(c, result.reason, result.output, diagnosis);
     return;
   }
-  if (!result.ok) return attemptFailed(c, result.reason, result.output);
+  if (!result.ok) return attemptFailed(c, result.reason, result.output, diagnosis);
   s.gapUntil = null; // a new instance: look at it at once
-  setPhase(c, { kind: 'readiness', from: c.now, deadline: c.now + ms(cfg.startupTimeout), last: 'no answer yet', loading: false, output: result.output });
+  setPhase(c, { kind: 'readiness', from: c.now, deadline: c.now + ms(cfg.startupTimeout), last: 'no answer yet', loading: false, output: result.output, diagnosing: false });
   setMessage(c, `Restarted; waiting up to ${cfg.startupTimeout} s for it to answer`);
 }
 
-/** Step 4/6 of §3: this attempt failed; back off for the next one, or give up. */
-function attemptFailed(c: Ctx, reason: string, output: string): void {
+/** The failure as it is kept and sent: the reason with the line that shows the cause quoted (§12). */
+function failureOf(c: Ctx, reason: string, output: string, diagnosis: Diagnosis | undefined): Failure {
+  const cause = diagnosis?.cause ?? 'exit';
+  const line = diagnosis?.line;
+  return { reason: line && !reason.includes(line) ? `${reason}: "${line}"` : reason, output, at: c.now, cause };
+}
+
+function notReadyReason(c: Ctx, last: string): string {
+  return `not healthy within ${c.cfg.startupTimeout} s of restart (${last})`;
+}
+
+/**
+ * Step 4/6 of §3 with the policy of §12: this attempt failed; back off for the next one, or give
+ * up — at once when the cause is one restarting cannot fix (a missing model, a misconfiguration, a
+ * lost or zombie-held GPU, the port taken twice in a row).
+ */
+function attemptFailed(c: Ctx, reason: string, output: string, diagnosis: Diagnosis | undefined): void {
   const { s, cfg } = c;
-  s.lastFailure = { reason, output, at: c.now };
+  const failure = failureOf(c, reason, output, diagnosis);
+  s.lastFailure = failure;
+  const episode = ensureEpisode(c);
+  const permanent = PERMANENT_CAUSES.has(failure.cause) || (failure.cause === 'port_in_use' && episode.lastCause === 'port_in_use');
+  s.episode = { ...episode, lastCause: failure.cause };
   const n = s.attempt;
   const max = cfg.serviceMaxRetries;
   // n is 0 when the counter was reset while this restart ran: it does not count.
-  const label = n > 0 ? `Restart attempt ${n}/${max} failed: ${reason}` : `Restart failed: ${reason}`;
-  const failure = { reason, output };
+  const label = n > 0 ? `Restart attempt ${n}/${max} failed: ${failure.reason}` : `Restart failed: ${failure.reason}`;
+  const sent = { reason: failure.reason, output, cause: failure.cause };
   if (cfg.monitorOnly) {
     setPhase(c, { kind: 'watching' });
-    setStatus(c, 'restart_failed', `${label} (monitor only now: not restarted again)`, { force: true, failure });
+    setStatus(c, 'restart_failed', `${label} (monitor only now: not restarted again)`, { force: true, failure: sent });
     return;
   }
-  if (n >= max) {
+  if (permanent || n >= max) {
     // The restart_failed event goes out first, with no next retry, then failed (§3 step 6).
-    setStatus(c, 'restart_failed', label, { force: true, failure });
-    return giveUp(c);
+    setStatus(c, 'restart_failed', label, { force: true, failure: sent });
+    return giveUp(c, failure.cause, permanent);
   }
   enterBackoff(c);
-  setStatus(c, 'restart_failed', label, { force: true, failure });
+  setStatus(c, 'restart_failed', label, { force: true, failure: sent });
 }
 
-function giveUp(c: Ctx): void {
+/** The round is over. Without a failure of its own (its attempts ran out while it loaded), it never came up: not_ready. */
+function giveUp(c: Ctx, cause: FailureCause = c.s.lastFailure?.cause ?? 'not_ready', permanent = false): void {
   const retry = c.cfg.failedRetryInterval;
-  setPhase(c, { kind: 'failed', at: c.now, retryAt: retry > 0 ? c.now + ms(retry) : null });
-  setStatus(c, 'failed', 'Max retries exceeded');
+  setPhase(c, { kind: 'failed', at: c.now, retryAt: retry > 0 && !permanent ? c.now + ms(retry) : null, cause, permanent });
+  const message = permanent ? `Not retried: ${CAUSE_TEXT[cause].title.toLowerCase()} (restarting cannot fix it)` : 'Max retries exceeded';
+  setStatus(c, 'failed', message, { cause });
 }
 
 /** Wait before attempt `attempt + 1`, with the fresh look timed to end when the wait does. */
@@ -299,7 +326,7 @@ function ensureEpisode(c: Ctx): Episode {
   const base = ms(cfg.serviceBackoffBase);
   const firstWaitMs = s.lastWaitMs === null ? base : Math.max(base, Math.min(CRASH_LOOP_CAP_MS, s.lastWaitMs * 2));
   s.attempt = 0;
-  s.episode = { startedAt: c.now, loadingSince: null, firstWaitMs };
+  s.episode = { startedAt: c.now, loadingSince: null, firstWaitMs, lastCause: null };
   return s.episode;
 }
 
@@ -380,7 +407,12 @@ function onSettings(c: Ctx, previous: MachineSettings): void {
     setStatus(c, 'unhealthy', 'Monitor only now: not restarted');
   } else if (phase.kind === 'backoff' && s.attempt >= max) {
     giveUp(c);
-  } else if (phase.kind === 'failed') {
+  } else if (phase.kind === 'failed' && phase.permanent && previous.fingerprint !== cfg.fingerprint) {
+    // Given up on for a cause restarting cannot fix; the config changed: it may be fixed now.
+    s.attempt = 0;
+    setPhase(c, { kind: 'watching' });
+    s.nextProbeAt = c.now;
+  } else if (phase.kind === 'failed' && !phase.permanent) {
     const retry = cfg.failedRetryInterval;
     s.phase = { ...phase, retryAt: retry > 0 ? phase.at + ms(retry) : null };
   }
@@ -439,7 +471,12 @@ function setMessage(c: Ctx, message: string): void {
 }
 
 /** Set status and message; an event only when the status changes, or `force` (a new attempt). */
-function setStatus(c: Ctx, status: ServiceStatusValue, message: string, opts: { force?: boolean; failure?: { reason: string; output: string } } = {}): void {
+function setStatus(
+  c: Ctx,
+  status: ServiceStatusValue,
+  message: string,
+  opts: { force?: boolean; failure?: { reason: string; output: string; cause: FailureCause }; cause?: FailureCause } = {},
+): void {
   const { s } = c;
   const previous = s.status;
   setMessage(c, message);
@@ -461,7 +498,8 @@ function setStatus(c: Ctx, status: ServiceStatusValue, message: string, opts: { 
     nextRetryAt: isoOrNull(nextRetryAt(s)),
     latencyMs: s.latencyMs,
     previous,
-    ...(opts.failure ? { reason: opts.failure.reason, output: opts.failure.output } : {}),
+    ...(opts.failure ? { reason: opts.failure.reason, output: opts.failure.output, cause: opts.failure.cause } : {}),
+    ...(opts.cause ? { cause: opts.cause } : {}),
   };
   c.fx.push({ type: 'emit', event });
 }
@@ -503,7 +541,7 @@ function dueStep(c: Ctx): boolean {
     setStatus(c, 'unhealthy', `Still down: starting a new round of ${cfg.serviceMaxRetries} attempts`);
     return true;
   }
-  if (phase.kind === 'readiness' && !s.probing && now >= phase.deadline) {
+  if (phase.kind === 'readiness' && !phase.diagnosing && !s.probing && now >= phase.deadline) {
     // Still loading, and within startupTimeout of when loading was first seen (§9.5): it is
     // starting, not a failed restart; from here it is judged like any loading service.
     const since = s.episode?.loadingSince ?? null;
@@ -511,7 +549,10 @@ function dueStep(c: Ctx): boolean {
       setPhase(c, { kind: 'starting' });
       return true;
     }
-    attemptFailed(c, `not healthy within ${cfg.startupTimeout} s of restart (${phase.last})`, phase.output);
+    // Not ready in time: why, the service's log may tell (CUDA out of memory after the start…).
+    s.phase = { ...phase, diagnosing: true };
+    s.nextProbeAt = null;
+    c.fx.push({ type: 'diagnose', reason: notReadyReason(c, phase.last), output: phase.output });
     return true;
   }
   return false;
@@ -531,7 +572,7 @@ function wakeTime(s: MachineState): number | null {
   let wake = probeTime(s) ?? Infinity;
   if (phase.kind === 'backoff' && phase.verified && !s.restart) wake = Math.min(wake, phase.until);
   if (phase.kind === 'failed' && phase.retryAt !== null) wake = Math.min(wake, phase.retryAt);
-  if (phase.kind === 'readiness' && !s.probing) wake = Math.min(wake, phase.deadline);
+  if (phase.kind === 'readiness' && !s.probing && !phase.diagnosing) wake = Math.min(wake, phase.deadline);
   return wake === Infinity ? null : wake;
 }
 

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { CAUSE_TEXT } from '../../../src-shared/causes.js';
 import type { ServiceAction, ServiceState } from '../../../src-shared/protocol.js';
 import { severityOf } from '../../../src-shared/status.js';
 import type { ApiClient } from '../../api/client.js';
@@ -108,10 +109,13 @@ export function ServiceCard({ state: s, api, now, demo = false }: ServiceCardPro
         </div>
       </div>
       {s.lastFailure && (
-        <details className="card__failure">
+        <details className="card__failure" data-cause={s.lastFailure.cause}>
           <summary>
             Last failure {relativeTime(s.lastFailure.at, now)}: {s.lastFailure.reason}
           </summary>
+          <p className="card__cause">
+            <strong>{CAUSE_TEXT[s.lastFailure.cause].title}.</strong> {CAUSE_TEXT[s.lastFailure.cause].action}
+          </p>
           <pre>{s.lastFailure.output || '(no output)'}</pre>
         </details>
       )}

@@ -86,7 +86,7 @@ describe('recovery of real services', () => {
     await hung.exited;
   });
 
-  it('gives up after the last attempt of a service that exits at once, with its output as the reason', async () => {
+  it('gives up after the last attempt of a service that exits at once, with its output as the reason and its cause', async () => {
     const port = await freePort();
     const pidfile = path.join(dir, 'svc.pid');
     const restartCmd = standInCommand({ port, pidfile, args: ['--exit-at-once'], startupTimeout: 5 });
@@ -94,7 +94,9 @@ describe('recovery of real services', () => {
     await waitUntil(() => w.statuses().at(-1) === 'failed', { timeoutMs: 30_000 });
     expect(w.statuses()).toEqual(['unhealthy', 'restarting', 'restart_failed', 'restarting', 'restart_failed', 'failed']);
     const failure = w.events.find((e) => e.status === 'restart_failed');
-    expect(failure?.reason).toBe('exit code 1');
+    // The stand-in dies like llama.cpp that does not fit in VRAM: that line is the reason.
+    expect(failure?.reason).toBe('exit code 1: "stand-in (plain): fatal: cannot start (--exit-at-once): failed to fit params to free device memory"');
+    expect(failure?.cause).toBe('cuda_oom');
     expect(failure?.output).toMatch(/exit/i);
   });
 });

@@ -231,3 +231,45 @@ describe('a hung service (CONTRACT §3 step 2 without a second timeout)', () => 
     expect(freshStarted).toBeLessThan(unhealthy.at + 2_000);
   });
 });
+
+describe('failure causes from real output and logs (CONTRACT §12)', () => {
+  it('llama.cpp that does not fit in VRAM, seen in its log after a start that "worked": cuda_oom, the line quoted', async () => {
+    const log = path.join(dir, 'llm.log');
+    await fs.writeFile(log, 'an earlier run: CUDA out of memory\n'); // before this restart: not its cause
+    // The start script returns at once; the server then dies loading, writing to its log.
+    const restartCmd = `(sleep 0.2; echo 'llama_model_load: error loading model: failed to fit params to free device memory' >> ${shQuote(log)}) & exit 0`;
+    const { log: events } = await run({ services: [{ name: 'llm', healthUrl: 'tcp://127.0.0.1:1', restartCmd, logFile: log, startupTimeout: 1, serviceMaxRetries: 1 }] });
+    const failed = await events.status('llm', 'restart_failed');
+    expect(failed.cause).toBe('cuda_oom');
+    expect(failed.reason).toBe('not healthy within 1 s of restart (connection refused): "llama_model_load: error loading model: failed to fit params to free device memory"');
+    expect(await events.status('llm', 'failed')).toMatchObject({ cause: 'cuda_oom' });
+  });
+
+  it('a missing GGUF in the restart output fails at once, without backoff rounds', async () => {
+    const marks = path.join(dir, 'starts');
+    const restartCmd = `echo start >> ${shQuote(marks)}; echo "gguf_init_from_file: failed to open GGUF file '/models/missing.gguf' (No such file or directory)" >&2; exit 1`;
+    const { warden: w, log } = await run({ failedRetryInterval: 1, services: [{ name: 'llm', healthUrl: 'tcp://127.0.0.1:1', restartCmd }] });
+    const failed = await log.status('llm', 'failed');
+    expect(failed).toMatchObject({ cause: 'model_missing', message: 'Not retried: the model file is missing (restarting cannot fix it)' });
+    // Ten more probes (≥ 2.5 s, past failedRetryInterval): no new round, one start only.
+    await log.probes.count((p) => p.service === 'llm', 10, log.probes.items.length);
+    expect(await lines(marks)).toEqual(['start']);
+    expect(w.monitor.state('llm')?.lastFailure).toMatchObject({ cause: 'model_missing' });
+  });
+
+  it("uvicorn's [Errno 98] is retried once, then fails at once; exit 2 is config; exit 127 is not_found", async () => {
+    const { log } = await run({
+      services: [
+        { name: 'det', healthUrl: 'tcp://127.0.0.1:1', restartCmd: `echo "ERROR:    [Errno 98] error while attempting to bind on address ('127.0.0.1', 8090): address already in use" >&2; exit 1`, serviceMaxRetries: 5 },
+        { name: 'cfg', healthUrl: 'tcp://127.0.0.1:1', restartCmd: 'echo "start_detector.sh: error: Python not found: RTDETR_PYTHON=python9" >&2; exit 2' },
+        { name: 'nf', healthUrl: 'tcp://127.0.0.1:1', restartCmd: './no-such-script.sh' },
+      ],
+    });
+    const det = await log.status('det', 'failed');
+    expect(det).toMatchObject({ cause: 'port_in_use', attempt: 2 });
+    expect(log.events.items.filter((e) => e.service === 'det' && e.status === 'restarting')).toHaveLength(2);
+    expect(await log.status('cfg', 'failed')).toMatchObject({ cause: 'config', attempt: 1 });
+    expect((await log.status('cfg', 'restart_failed')).reason).toBe('exit code 2: "start_detector.sh: error: Python not found: RTDETR_PYTHON=python9"');
+    expect(await log.status('nf', 'restart_failed')).toMatchObject({ cause: 'not_found' });
+  });
+});

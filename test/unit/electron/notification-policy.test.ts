@@ -53,6 +53,13 @@ describe('one notification story per failure episode', () => {
     ]);
   });
 
+  it('a failure with a cause says what it means and what to do (CONTRACT §12)', () => {
+    policy.handle(ev('nemotron', 'restart_failed', 'Restart attempt 1/3 failed', { reason: 'exit code 1: "failed to fit params to free device memory"', cause: 'cuda_oom' }));
+    vi.advanceTimersByTime(2 * minute);
+    policy.handle(ev('nemotron', 'failed', 'Max retries exceeded', { cause: 'cuda_oom' }));
+    expect(shown.at(-1)?.body).toMatch(/Max retries exceeded — last error: exit code 1: "failed to fit params to free device memory"\nThe model does not fit in free GPU memory\. Free GPU memory/);
+  });
+
   it('a failed status without earlier restart errors is reported on its own', () => {
     policy.handle(ev('redis', 'unhealthy', 'refused'));
     vi.advanceTimersByTime(2 * minute);

@@ -44,7 +44,7 @@ describe('native notifications from the real monitor', () => {
       ['rtdetr failed', 'critical', true],
       ['rtdetr recovered', 'normal', true],
     ]);
-    expect(FakeNotification.instances[1]?.options.body).toBe('Max retries exceeded — last error: exit code 1');
+    expect(FakeNotification.instances[1]?.options.body).toBe('Max retries exceeded — last error: exit code 1\nThe restart command failed. Read its output (on the dashboard card); fix what it says, then Restart now.');
     expect(FakeNotification.instances[0]?.options.icon).toBe('/icons/icon-256.png');
   });
 

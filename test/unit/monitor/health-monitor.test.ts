@@ -617,3 +617,61 @@ describe('corner cases found in review', () => {
     expect(h.monitor.runner('svc')?.timerPending).toBe(false);
   });
 });
+
+describe('failure causes and their policy (CONTRACT §12)', () => {
+  const failWith = (output: string, exitCode = 1) => async () => ({ ok: false as const, reason: `exit code ${exitCode}`, output, exitCode, signal: null, timedOut: false });
+
+  it('a missing model fails at once, with the cause and the line quoted, and no new round starts by itself', async () => {
+    h = harness(testConfig({ failedRetryInterval: 60 }));
+    h.manager.set('svc', 'down');
+    h.manager.onRestart.set('svc', failWith("gguf_init_from_file: failed to open GGUF file '/m/x.gguf' (No such file or directory)"));
+    h.monitor.start();
+    await h.advance(10 * 60_000);
+    expect(h.manager.restarts).toHaveLength(1);
+    expect(h.timeline()).toEqual(['0:unhealthy', '5000:restarting', '5000:restart_failed', '5000:failed']);
+    const [, , failed, gaveUp] = h.events;
+    expect(failed).toMatchObject({ cause: 'model_missing', reason: `exit code 1: "gguf_init_from_file: failed to open GGUF file '/m/x.gguf' (No such file or directory)"` });
+    expect(gaveUp).toMatchObject({ cause: 'model_missing', message: 'Not retried: the model file is missing (restarting cannot fix it)', nextRetryAt: null });
+    expect(h.monitor.state('svc')?.lastFailure).toMatchObject({ cause: 'model_missing' });
+  });
+
+  it('...until the config changes, or a person resets it', async () => {
+    h = harness(testConfig({ failedRetryInterval: 60 }));
+    h.manager.set('svc', 'down');
+    h.manager.onRestart.set('svc', failWith('start_nemotron.sh: error: model not readable', 2));
+    h.monitor.start();
+    await h.advance(5_000);
+    expect(h.events.at(-1)).toMatchObject({ status: 'failed', cause: 'config' });
+    h.apply(testConfig({ failedRetryInterval: 60 })); // the same config: nothing happens
+    await h.advance(60_000);
+    expect(h.manager.restarts).toHaveLength(1);
+    h.apply(testConfig({ failedRetryInterval: 60, services: [svc({ restartCmd: './fixed.sh' })] }));
+    await h.advance(6_000); // a look now (after the 0.25 s gap), then the 5 s wait, then attempt 1
+    expect(h.manager.restarts).toHaveLength(2);
+    await h.advance(60_000);
+    h.monitor.act('svc', 'reset');
+    await h.advance(5_000);
+    expect(h.manager.restarts).toHaveLength(3);
+  });
+
+  it('a port in use is retried once, then fails at once', async () => {
+    h = harness(testConfig({ services: [svc({ serviceMaxRetries: 5 })] }));
+    h.manager.set('svc', 'down');
+    h.manager.onRestart.set('svc', failWith('ERROR: [Errno 98] address already in use'));
+    h.monitor.start();
+    await h.advance(60_000);
+    expect(h.manager.restartTimes('svc')).toEqual([5_000, 15_000]);
+    expect(h.events.at(-1)).toMatchObject({ status: 'failed', cause: 'port_in_use', attempt: 2, maxAttempts: 5 });
+  });
+
+  it('a CUDA out-of-memory failure is retried (the memory may come back)', async () => {
+    h = harness(testConfig({ failedRetryInterval: 0 }));
+    h.manager.set('svc', 'down');
+    h.manager.onRestart.set('svc', failWith('torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB'));
+    h.monitor.start();
+    await h.advance(60_000);
+    expect(h.manager.restarts).toHaveLength(3);
+    expect(h.events.filter((e) => e.status === 'restart_failed').map((e) => e.cause)).toEqual(['cuda_oom', 'cuda_oom', 'cuda_oom']);
+    expect(h.events.at(-1)).toMatchObject({ status: 'failed', cause: 'cuda_oom', message: 'Max retries exceeded' });
+  });
+});

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ServiceAction, ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import { PERMANENT_CAUSES, type FailureCause } from '../../../src-shared/causes.js';
 import { PROBE_GAP_MS, initialState, type Effect, type Input, type MachineSettings, type MachineState, type PhaseKind } from '../../../src-main/core/monitor/machine.js';
 import { transition } from '../../../src-main/core/monitor/transitions.js';
 import type { RestartResult } from '../../../src-main/core/managers/service-manager.js';
@@ -16,7 +17,8 @@ const RUNS = Number(process.env.WARDEN_PROPERTY_RUNS ?? 10_000);
 type Command =
   | { kind: 'wait'; ms: number }
   | { kind: 'probeDone'; result: 'up' | 'loading' | 'down' | 'stopped' }
-  | { kind: 'restartDone'; result: 'ok' | 'fail' | 'timeout' }
+  | { kind: 'restartDone'; result: 'ok' | 'fail' | 'timeout'; cause: FailureCause }
+  | { kind: 'diagnosed'; cause: FailureCause }
   | { kind: 'action'; action: ServiceAction }
   | { kind: 'settings'; change: Partial<MachineSettings> }
   | { kind: 'signal' };
@@ -31,12 +33,17 @@ const settingsChange: fc.Arbitrary<Partial<MachineSettings>> = fc.oneof(
   fc.record({ resetAfter: fc.constantFrom(0, 10, 60) }),
   fc.record({ restartWhenStopped: fc.boolean() }),
   fc.record({ serviceHealthTimeout: fc.constantFrom(0.1, 2, 5) }),
+  fc.record({ fingerprint: fc.constantFrom('v1', 'v2', 'v3') }),
 );
+
+/** Causes as the classifier gives them: mostly plain, sometimes one restarting cannot fix. */
+const cause = fc.constantFrom<FailureCause>('exit', 'exit', 'timeout', 'not_ready', 'cuda_oom', 'port_in_use', 'model_missing', 'config', 'gpu_lost');
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 120_000 })) }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('probeDone' as const), result: fc.constantFrom('up' as const, 'loading' as const, 'down' as const, 'stopped' as const) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('restartDone' as const), result: fc.constantFrom('ok' as const, 'fail' as const, 'timeout' as const) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('restartDone' as const), result: fc.constantFrom('ok' as const, 'fail' as const, 'timeout' as const), cause }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('diagnosed' as const), cause }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('action' as const), action: fc.constantFrom<ServiceAction>('restart', 'pause', 'resume', 'reset') }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('settings' as const), change: settingsChange }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('signal' as const) }) },
@@ -53,6 +60,7 @@ const initialSettings: fc.Arbitrary<MachineSettings> = fc.record({
   failedRetryInterval: fc.constantFrom(0, 30, 600),
   monitorOnly: fc.boolean(),
   restartWhenStopped: fc.boolean(),
+  fingerprint: fc.constant('v1'),
 });
 
 function probeResult(kind: 'up' | 'loading' | 'down' | 'stopped', latencyMs: number): ProbeResult {
@@ -94,6 +102,8 @@ class World {
   /** After reset/resume (or a manual restart), the next restart must be attempt 1. */
   expectAttemptOne = false;
   lastAttempt = 0;
+  /** A diagnose effect is out: readiness ran out and waits for its answer. */
+  diagnosing = false;
   episodeStart: number | null = null;
   loadingSince: number | null = null;
 
@@ -126,9 +136,16 @@ class World {
         if (this.probeStartedAt === null) return;
         this.feed({ type: 'probed', result: probeResult(cmd.result, this.now - this.probeStartedAt) });
         return;
-      case 'restartDone':
+      case 'restartDone': {
         if (!this.restarting) return;
-        this.feed({ type: 'restarted', result: restartResult(cmd.result) });
+        const result = restartResult(cmd.result);
+        this.feed({ type: 'restarted', result, ...(result.ok ? {} : { diagnosis: { cause: cmd.cause, line: null } }) });
+        return;
+      }
+      case 'diagnosed':
+        if (!this.diagnosing) return;
+        this.diagnosing = false;
+        this.feed({ type: 'diagnosed', diagnosis: { cause: cmd.cause, line: null } });
         return;
       case 'action':
         this.requested = true;
@@ -229,7 +246,8 @@ class World {
     if (state.wakeAt !== null) expect(state.wakeAt).toBeGreaterThanOrEqual(now);
     // No stall: unless stopped, something is always in flight or planned.
     if (state.phase.kind !== 'stopped' && state.phase.kind !== 'idle') {
-      expect(state.probing || state.restart !== null || state.wakeAt !== null, `stalled in ${state.phase.kind}`).toBe(true);
+      const diagnosing = state.phase.kind === 'readiness' && state.phase.diagnosing;
+      expect(state.probing || state.restart !== null || state.wakeAt !== null || diagnosing, `stalled in ${state.phase.kind}`).toBe(true);
     }
     expect(state.probing).toBe(this.probeStartedAt !== null);
     expect(state.restart !== null).toBe(this.restarting);
@@ -254,7 +272,8 @@ class World {
         expect(allowed, `healthy → ${ev.status}`).toContain(ev.status);
       }
       // §9.11: failed means the attempts of the round are spent.
-      if (ev.status === 'failed') expect(ev.attempt).toBe(max);
+      // (Or sooner, for a cause restarting cannot fix, §12.)
+      if (ev.status === 'failed' && !(ev.cause && (PERMANENT_CAUSES.has(ev.cause) || ev.cause === 'port_in_use'))) expect(ev.attempt).toBe(max);
       // No event lost or repeated: each one leaves the status the one before it set.
       expect(ev.previous, 'previous of an event').toBe(this.events.at(-1)?.status ?? 'unknown');
       if (ev.status === 'restart_failed') expect(ev.reason).toBeDefined();
@@ -278,6 +297,20 @@ class World {
     if (input.type === 'probed' && input.result.state === 'loading' && before.phase.kind === 'readiness' && probeStartedAt! >= before.phase.from && state.phase.kind === 'readiness') {
       expect(state.status).toBe('starting');
     }
+    // Readiness that ran out asks once why, and waits for the answer with nothing else planned.
+    const diagnoses = effects.filter((e) => e.type === 'diagnose');
+    expect(diagnoses.length).toBeLessThanOrEqual(1);
+    if (diagnoses.length) {
+      expect(this.diagnosing, 'a second diagnose').toBe(false);
+      this.diagnosing = true;
+    }
+    if (this.diagnosing && state.phase.kind !== 'readiness') this.diagnosing = false; // paused, stopped…
+    // §12: every restart_failed and failed event says why; a cause restarting cannot fix ends the
+    // round at once, and no new round starts by itself.
+    for (const e of effects) {
+      if (e.type === 'emit' && (e.event.status === 'restart_failed' || e.event.status === 'failed')) expect(e.event.cause, `${e.event.status} without a cause`).toBeDefined();
+    }
+    if (state.phase.kind === 'failed' && state.phase.permanent) expect(state.phase.retryAt).toBeNull();
     // A monitor-only service is never waiting to restart nor given up on.
     if (cfg.monitorOnly) expect(['backoff', 'failed']).not.toContain(state.phase.kind);
     // Stopped: nothing new starts.
@@ -300,7 +333,8 @@ function play(cfg: MachineSettings, commands: Command[], adoptFirst = false): Wo
   expect(w.state.wakeAt).toBeNull();
   // Whatever was in flight comes back after the stop: nothing more happens.
   if (w.probeStartedAt !== null) w.run({ kind: 'probeDone', result: 'up' });
-  if (w.restarting) w.run({ kind: 'restartDone', result: 'ok' });
+  if (w.restarting) w.run({ kind: 'restartDone', result: 'ok', cause: 'exit' });
+  if (w.diagnosing) w.run({ kind: 'diagnosed', cause: 'exit' });
   w.run({ kind: 'wait', ms: 10 * 60_000 });
   return w;
 }
@@ -325,7 +359,7 @@ describe('the recovery engine under random sequences (CONTRACT §9, fast-check)'
           if (w.probeStartedAt !== null) w.run({ kind: 'probeDone', result: 'down' });
           if (w.restarting) {
             restarts++;
-            w.run({ kind: 'restartDone', result: 'fail' });
+            w.run({ kind: 'restartDone', result: 'fail', cause: 'exit' });
           }
           w.run({ kind: 'wait', ms });
         }

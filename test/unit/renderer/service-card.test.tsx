@@ -52,13 +52,19 @@ describe('ServiceCard', () => {
   });
 
   it('shows the last failure reason with its output tail in a collapsible block', () => {
-    card(state('rtdetr', { lastFailure: { reason: 'exit code 1', output: 'model file missing\n', at: '2025-12-26T02:04:00.000Z' } }));
+    card(state('rtdetr', { lastFailure: { reason: 'exit code 1', output: 'model file missing\n', at: '2025-12-26T02:04:00.000Z', cause: 'exit' } }));
     const details = document.querySelector('details')!;
     expect(details.querySelector('summary')!.textContent).toBe('Last failure 1 min ago: exit code 1');
     expect(details.querySelector('pre')!.textContent).toBe('model file missing\n');
     cleanup();
-    card(state('rtdetr', { lastFailure: { reason: 'timed out', output: '', at: '' } }));
+    card(state('rtdetr', { lastFailure: { reason: 'timed out', output: '', at: '', cause: 'timeout' } }));
     expect(document.querySelector('pre')!.textContent).toBe('(no output)');
+  });
+
+  it('says what the failure means and what to do, in words (CONTRACT §12)', () => {
+    card(state('nemotron', { lastFailure: { reason: 'exit code 1: "failed to fit params to free device memory"', output: '', at: '', cause: 'cuda_oom' } }));
+    expect(document.querySelector('details')!.getAttribute('data-cause')).toBe('cuda_oom');
+    expect(document.querySelector('.card__cause')!.textContent).toMatch(/^The model does not fit in free GPU memory\. Free GPU memory/);
   });
 
   it('"Restart now" posts the action with the bearer token and confirms', async () => {

@@ -34,9 +34,9 @@ describe('service reducer', () => {
   it('an event carrying a restart failure becomes the last failure, with its output', () => {
     const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a')] });
     const s1 = servicesReducer(s0, { type: 'event', event: event('a', { status: 'restart_failed', reason: 'exit code 1', output: 'boom' }) });
-    expect(s1.services.a?.lastFailure).toEqual({ reason: 'exit code 1', output: 'boom', at: '2025-12-26T02:30:00.000Z' });
+    expect(s1.services.a?.lastFailure).toEqual({ reason: 'exit code 1', output: 'boom', at: '2025-12-26T02:30:00.000Z', cause: 'exit' });
     const s2 = servicesReducer(s1, { type: 'event', event: { ...event('a', { status: 'restart_failed' }), reason: 'timed out', output: undefined } });
-    expect(s2.services.a?.lastFailure).toEqual({ reason: 'timed out', output: '', at: '2025-12-26T02:30:00.000Z' });
+    expect(s2.services.a?.lastFailure).toEqual({ reason: 'timed out', output: '', at: '2025-12-26T02:30:00.000Z', cause: 'exit' });
   });
 
   it('an event for an unknown service adds it', () => {
@@ -81,7 +81,7 @@ describe('service reducer', () => {
       latencyMs: 12,
       recentLatencies: [10, 12],
       restarts: 1,
-      lastFailure: { reason: 'x', output: 'y', at: '2025-12-26T02:29:00.000Z' },
+      lastFailure: { reason: 'x', output: 'y', at: '2025-12-26T02:29:00.000Z', cause: 'exit' },
       monitorOnly: true,
     });
     const s2 = servicesReducer(s1, { type: 'poll', services: [stale] });
@@ -108,7 +108,7 @@ describe('service reducer', () => {
       latencyMs: null,
       restarts: 0,
       since: '1970-01-01T00:00:00.000Z',
-      lastFailure: { reason: 'r', output: '', at: '' },
+      lastFailure: { reason: 'r', output: '', at: '', cause: 'exit' },
       monitorOnly: false,
       recentLatencies: [1, 2],
     });

@@ -1,0 +1,43 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ResolvedService } from '../../../src-shared/config-schema.js';
+
+/** Bytes of a service's log read to classify a failure: its last lines are what tell. */
+const MAX_TAIL_BYTES = 16 * 1024;
+
+/**
+ * The log file a service's own output goes to (CONTRACT §12): its `logFile`, else — for the `ai/`
+ * start scripts — the log they append to (`$XDG_STATE_HOME/warden/<rtdetr|nemotron>.log`, as the
+ * scripts compute it), else none.
+ */
+export function serviceLogFile(svc: Pick<ResolvedService, 'logFile' | 'restartCmd'>, env: Record<string, string | undefined>): string | null {
+  if (svc.logFile) return svc.logFile;
+  const script = /(?:^|[\s/])start_(detector|nemotron)\.sh\b/.exec(svc.restartCmd ?? '')?.[1];
+  if (!script) return null;
+  const state = env.XDG_STATE_HOME || (env.HOME ? path.join(env.HOME, '.local', 'state') : null);
+  return state ? path.join(state, 'warden', `${script === 'detector' ? 'rtdetr' : 'nemotron'}.log`) : null;
+}
+
+/** The file's size now: where this attempt's part of the log starts (0 when it does not exist). */
+export async function logOffset(file: string | null): Promise<number> {
+  if (!file) return 0;
+  return (await fs.stat(file).catch(() => null))?.size ?? 0;
+}
+
+/** What the log gained since `from` (its last 16 KiB of it; from 0 if it was rotated meanwhile). */
+export async function logSince(file: string | null, from: number): Promise<string> {
+  if (!file) return '';
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(file, 'r');
+    const { size } = await handle.stat();
+    const start = Math.max(size < from ? 0 : from, size - MAX_TAIL_BYTES);
+    const buf = Buffer.alloc(size - start);
+    await handle.read(buf, 0, buf.length, start);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    await handle?.close();
+  }
+}
