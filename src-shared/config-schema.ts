@@ -43,6 +43,16 @@ const serviceSchema = z.strictObject(
   container: z.string().min(1, { error: 'must not be empty' }).optional(),
   /** Optional pidfile of a shell-managed service: its death is noticed without waiting for a probe. */
   pidfile: z.string().min(1).optional(),
+  /** A GPU service (CONTRACT §11): its GPU, and the free memory it needs before it is started again. */
+  gpu: z
+    .strictObject(
+      {
+        index: z.number({ error: 'must be a GPU index' }).int({ error: 'must be a whole number' }).min(0, { error: 'must be 0 or more' }).default(0),
+        minFreeMiB: z.number({ error: 'must be a number of MiB' }).min(0, { error: 'must be 0 or more' }).default(0),
+      },
+      { error: 'must be an object with index and minFreeMiB' },
+    )
+    .optional(),
   /** The service's own log: its lines since a restart tell why it failed (CONTRACT §12). */
   logFile: z.string().min(1, { error: 'must not be empty (leave it out for none)' }).optional(),
   /** Docker: restart a container that was stopped on purpose (default: respect the stop). */
@@ -56,6 +66,7 @@ const serviceSchema = z.strictObject(
   container: z.ZodOptional<z.ZodString>;
   pidfile: z.ZodOptional<z.ZodString>;
   logFile: z.ZodOptional<z.ZodString>;
+  gpu: z.ZodOptional<z.ZodObject<{ index: z.ZodDefault<z.ZodNumber>; minFreeMiB: z.ZodDefault<z.ZodNumber> }, z.core.$strict>>;
   restartWhenStopped: z.ZodOptional<z.ZodBoolean>;
   } & { [K in TimingKey]: z.ZodOptional<(typeof timingShape)[K]> },
   { error: 'must be an object with name, healthUrl and restartCmd' },
@@ -103,6 +114,19 @@ export const configSchema = z
     dockerStopTimeout: seconds('nonnegative').default(10),
     /** Desktop notifications (tray app) on failure and recovery. */
     notifications: z.boolean().default(true),
+    /** GPU telemetry and the release gate (CONTRACT §11); all optional: without an NVIDIA GPU nothing changes. */
+    gpu: z
+      .strictObject(
+        {
+          enabled: z.union([z.literal('auto'), z.boolean()], { error: 'must be "auto", true or false' }).default('auto'),
+          smi: z.string().min(1, { error: 'must be the nvidia-smi command' }).default('nvidia-smi'),
+          pollInterval: seconds('positive').default(2),
+          releaseTimeout: seconds('positive').default(30),
+          releaseRatio: z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be 0 to 1' }).max(1, { error: 'must be 0 to 1' }).default(0.75),
+        },
+        { error: 'must be an object (enabled, smi, pollInterval, releaseTimeout, releaseRatio)' },
+      )
+      .default({ enabled: 'auto', smi: 'nvidia-smi', pollInterval: 2, releaseTimeout: 30, releaseRatio: 0.75 }),
     server: z
       .strictObject({
         host: z.string().min(1, { error: 'must be a host name or address' }).default('127.0.0.1'),

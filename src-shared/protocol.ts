@@ -59,13 +59,37 @@ export interface ConfigNotice {
   timestamp: string;
 }
 
+/** One GPU as nvidia-smi reports it (CONTRACT §11); a field it cannot read ([N/A]) is null. */
+export interface GpuInfo {
+  index: number;
+  uuid: string;
+  name: string;
+  memoryUsedMiB: number | null;
+  memoryTotalMiB: number | null;
+  utilizationPct: number | null;
+  temperatureC: number | null;
+  powerW: number | null;
+  /** Compute processes on it, each with the service it belongs to (null: none of Warden's). */
+  processes: { pid: number; usedMiB: number | null; service: string | null }[];
+}
+
+/** GET /api/gpus and the WebSocket `gpu` message. Without a usable GPU: available false, and why. */
+export interface GpuSnapshot {
+  available: boolean;
+  reason: string | null;
+  gpus: GpuInfo[];
+  timestamp: string;
+}
+
+export type GpuMessage = { type: 'gpu' } & GpuSnapshot;
+
 export interface HeartbeatMessage {
   type: 'heartbeat';
   timestamp: string;
 }
 
 /** Every message the server sends on /ws. */
-export type ServerMessage = SnapshotMessage | ServiceStatusEvent | HeartbeatMessage | ConfigNotice;
+export type ServerMessage = SnapshotMessage | ServiceStatusEvent | HeartbeatMessage | ConfigNotice | GpuMessage;
 
 /** The WebSocket subprotocol the server answers with. */
 export const WS_PROTOCOL = 'warden.v1';

@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { resolveService, type WardenConfig } from '../../src-shared/config-schema.js';
-import { serviceLogFile } from './causes/log-tail.js';
+import { serviceLogFile, servicePidfile } from './config/service-files.js';
+import { pgidFromPidfile, type GpuOwner } from './gpu/attribution.js';
+import { GpuMonitor } from './gpu/gpu-monitor.js';
 import { ConfigError, etagOf, parseConfigFile, saveConfig, serializeConfig } from './config/config-file.js';
 import { ConfigFileWatch } from './config/config-watch.js';
 import { EventJournal } from './journal/event-journal.js';
@@ -50,6 +52,8 @@ export interface Warden {
   readonly logger: Logger;
   /** Event-driven detection (watch connections, pidfiles, Docker events). */
   readonly signals: SignalHub;
+  /** GPU telemetry (nvidia-smi), when there is a GPU. */
+  readonly gpu: GpuMonitor;
   /** The config in effect (settings with the overrides applied). */
   config(): WardenConfig;
   /** The saved settings, as the file has them: what the settings page edits. */
@@ -127,6 +131,19 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     dockerEvents: () => new DockerEventWatcher({ docker: deps.docker }),
     onContainerEvent: (e) => intents.record(e),
   });
+  /** The GPU services and how their processes are recognised: process group (shell) or container (docker). */
+  const gpuOwners = async (): Promise<GpuOwner[]> =>
+    Promise.all(
+      runtimes(config)
+        .filter((r) => r.svc.gpu)
+        .map(async ({ svc, manager }) =>
+          manager instanceof DockerServiceManager
+            ? { service: svc.name, containerId: (await manager.containerId(svc.container)) ?? undefined }
+            : { service: svc.name, pgid: await pgidFromPidfile(servicePidfile(svc, process.env) ?? '') },
+        ),
+    );
+  const gpu = new GpuMonitor({ config: config.gpu, owners: gpuOwners, logger });
+
   // A service that just came back gets its watch connection at once, not on its retry backoff.
   monitor.subscribe((event) => {
     if (event.status === 'healthy') signals.rearm(event.service);
@@ -178,6 +195,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     // One synchronous step: monitor, signals and probes all show this config together.
     monitor.apply(plan);
     signals.apply(effective);
+    gpu.apply(effective.gpu);
     for (const s of removed) void probes.forget(s.name);
     logger.info({ serviceManagerType: effective.serviceManagerType, switched, why }, 'settings applied');
   };
@@ -235,6 +253,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     journal,
     logger,
     signals,
+    gpu,
     config: () => config,
     settings: () => settings,
     settingsEtag: version,
@@ -247,6 +266,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
       logger.info({ services: config.services.map((s) => s.name), strategy: config.serviceManagerType }, 'warden started');
       monitor.start(adoptions(config));
       signals.apply(config);
+      gpu.start();
       fileWatch?.start();
     },
     async stop() {
@@ -254,6 +274,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
       fileWatch?.stop();
       await queue; // a save in progress lands (or fails) before the monitor stops
       signals.stop();
+      gpu.stop();
       await monitor.stop();
       await Promise.all([...managers.values()].map((m) => m.close()));
       await probes.close();

@@ -1,22 +1,7 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { ResolvedService } from '../../../src-shared/config-schema.js';
 
 /** Bytes of a service's log read to classify a failure: its last lines are what tell. */
 const MAX_TAIL_BYTES = 16 * 1024;
-
-/**
- * The log file a service's own output goes to (CONTRACT §12): its `logFile`, else — for the `ai/`
- * start scripts — the log they append to (`$XDG_STATE_HOME/warden/<rtdetr|nemotron>.log`, as the
- * scripts compute it), else none.
- */
-export function serviceLogFile(svc: Pick<ResolvedService, 'logFile' | 'restartCmd'>, env: Record<string, string | undefined>): string | null {
-  if (svc.logFile) return svc.logFile;
-  const script = /(?:^|[\s/])start_(detector|nemotron)\.sh\b/.exec(svc.restartCmd ?? '')?.[1];
-  if (!script) return null;
-  const state = env.XDG_STATE_HOME || (env.HOME ? path.join(env.HOME, '.local', 'state') : null);
-  return state ? path.join(state, 'warden', `${script === 'detector' ? 'rtdetr' : 'nemotron'}.log`) : null;
-}
 
 /** The file's size now: where this attempt's part of the log starts (0 when it does not exist). */
 export async function logOffset(file: string | null): Promise<number> {

@@ -170,6 +170,15 @@ export class DockerServiceManager implements ServiceManager {
     };
   }
 
+  /** The container's full id (its processes' cgroup paths hold it), or null when there is none. */
+  async containerId(container: string): Promise<string | null> {
+    try {
+      return (await this.docker.getContainer(container).inspect()).Id;
+    } catch {
+      return null;
+    }
+  }
+
   /** Nothing is held open: requests use one connection each and the event watcher is separate. */
   async close(): Promise<void> {}
 }

@@ -100,6 +100,11 @@ export function apiRoutes(ctx: ApiContext): Route[] {
     },
     {
       method: 'GET',
+      pattern: /^\/api\/gpus$/,
+      handler: async (_req, res) => sendJson(res, 200, await warden.gpu.snapshot()),
+    },
+    {
+      method: 'GET',
       pattern: /^\/api\/settings$/,
       // The saved settings, not the environment's overrides, so saving them never bakes those in.
       // The ETag is the config file's version: PUT with If-Match gets 412 if it changed on disk.

@@ -70,7 +70,7 @@ function listen(server: http.Server, host: string, port: number): Promise<number
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { warden, logger } = opts;
   const staticFiles = new StaticFiles(opts.staticDir);
-  const metrics = new WardenMetrics(warden.monitor, warden.journal);
+  const metrics = new WardenMetrics(warden.monitor, warden.journal, warden.gpu);
   const routes = apiRoutes({ warden, metrics, demo: opts.demo });
   const onRequest = async (req: IncomingMessage, res: ServerResponse, g: RequestGuard): Promise<void> => {
     const site = g.checkSite(req);
@@ -118,6 +118,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const hub = new WsHub({
     source: warden.monitor,
     config: warden,
+    gpu: warden.gpu,
     guard,
     logger,
     heartbeatMs: opts.heartbeatMs,

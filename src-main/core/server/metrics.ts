@@ -1,7 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import { STATUSES } from '../../../src-shared/status.js';
+import type { GpuReading } from '../gpu/smi-stream.js';
 import type { ProbeEvent } from '../monitor/health-monitor.js';
+
+/** What the GPU gauges read (the GpuMonitor). */
+export interface GpuMetricsSource {
+  latest(): { available: boolean; gpus: GpuReading[] };
+  serviceMemoryMiB(): Promise<Map<string, number>>;
+}
 
 /** What the metrics read from the monitor. */
 export interface MetricsSource {
@@ -21,11 +28,12 @@ export class WardenMetrics {
   private readonly source: MetricsSource;
   private readonly restarts: Counter<'service' | 'result'>;
 
-  constructor(source: MetricsSource, journal?: { readonly dropped: number }) {
+  constructor(source: MetricsSource, journal?: { readonly dropped: number }, gpu?: GpuMetricsSource) {
     this.source = source;
     // Warden's own footprint, under the standard names (process_resident_memory_bytes,
     // process_open_fds, nodejs_heap_size_used_bytes …): what a soak run and Prometheus watch.
     collectDefaultMetrics({ register: this.registry });
+    if (gpu) this.gpuGauges(gpu);
     if (journal) {
       new Counter({
         name: 'warden_journal_dropped_total',
@@ -82,6 +90,40 @@ export class WardenMetrics {
         else if (e.status === 'healthy' && e.previous === 'restarting') restarts.inc({ service: e.service, result: 'success' });
       }),
     );
+  }
+
+  /** CONTRACT §11: per GPU memory, utilisation and temperature; VRAM per service. Absent without a GPU. */
+  private gpuGauges(gpu: GpuMetricsSource): void {
+    const perGpu = (name: string, help: string, value: (g: GpuReading) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['gpu'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const g of gpu.latest().gpus) {
+            const v = value(g);
+            if (v !== null) this.set({ gpu: String(g.index) }, v);
+          }
+        },
+      });
+    const mib = 1024 * 1024;
+    perGpu('warden_gpu_memory_used_bytes', 'GPU memory in use.', (g) => (g.memoryUsedMiB === null ? null : g.memoryUsedMiB * mib));
+    perGpu('warden_gpu_memory_total_bytes', 'GPU memory in all.', (g) => (g.memoryTotalMiB === null ? null : g.memoryTotalMiB * mib));
+    perGpu('warden_gpu_utilization_ratio', 'GPU utilisation, 0 to 1.', (g) => (g.utilizationPct === null ? null : g.utilizationPct / 100));
+    perGpu('warden_gpu_temperature_celsius', 'GPU temperature.', (g) => g.temperatureC);
+    new Gauge({
+      name: 'warden_service_gpu_memory_bytes',
+      help: 'GPU memory held by the processes of each GPU service.',
+      labelNames: ['service'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        if (!gpu.latest().available) return;
+        for (const [service, used] of await gpu.serviceMemoryMiB()) this.set({ service }, used * mib);
+      },
+    });
   }
 
   /** The Content-Type of the text exposition format. */

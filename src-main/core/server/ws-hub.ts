@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { WS_AUTH_PREFIX, WS_PROTOCOL, type ConfigNotice, type ServerMessage, type ServiceState, type ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import { WS_AUTH_PREFIX, WS_PROTOCOL, type ConfigNotice, type GpuSnapshot, type ServerMessage, type ServiceState, type ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import { STATUS_TEXT } from './http-responses.js';
 import { bearerToken, type GuardFailure, type RequestGuard } from './request-guard.js';
 
@@ -10,6 +10,13 @@ import { bearerToken, type GuardFailure, type RequestGuard } from './request-gua
 export interface StatusSource {
   states(): ServiceState[];
   subscribe(listener: (event: ServiceStatusEvent) => void): () => void;
+}
+
+/** GPU telemetry: a note per sample, and the snapshot to send (the GpuMonitor). */
+export interface GpuSource {
+  onSample(listener: () => void): () => void;
+  snapshot(): Promise<GpuSnapshot>;
+  readonly available: boolean;
 }
 
 /** Where the hub hears about hand edits of the config file (the Warden). */
@@ -23,6 +30,8 @@ export interface WsHubOptions {
   source: StatusSource;
   /** Optional: config file notices, and the standing problem in each snapshot. */
   config?: ConfigSource;
+  /** Optional: `gpu` messages, at most one per sample (pollInterval), only while clients listen. */
+  gpu?: GpuSource;
   guard: RequestGuard;
   logger: Logger;
   /** Application heartbeat message interval (default 15 s; the contract asks for ≤ 30 s). */
@@ -97,9 +106,11 @@ export class WsHub {
     });
     const offStatus = opts.source.subscribe((event) => this.broadcast(event));
     const offConfig = opts.config?.onConfigChange((notice) => this.broadcast(notice));
+    const offGpu = opts.gpu?.onSample(() => void this.broadcastGpu());
     this.unsubscribe = () => {
       offStatus();
       offConfig?.();
+      offGpu?.();
     };
     this.timers = [
       setInterval(() => this.broadcast({ type: 'heartbeat', timestamp: new Date().toISOString() }), opts.heartbeatMs ?? 15_000),
@@ -150,6 +161,16 @@ export class WsHub {
     for (const ws of this.clients) this.send(ws, data);
   }
 
+  /** The GPU snapshot to every client; skipped (no compute-apps query) while nobody listens. */
+  private async broadcastGpu(): Promise<void> {
+    if (this.clients.size === 0 || !this.opts.gpu) return;
+    try {
+      this.broadcast({ type: 'gpu', ...(await this.opts.gpu.snapshot()) });
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'gpu snapshot failed');
+    }
+  }
+
   /** Close every client (1001 "going away"), stop the timers and leave the monitor. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -178,6 +199,14 @@ export class WsHub {
     const snapshot: ServerMessage = { type: 'snapshot', services: this.opts.source.states(), timestamp: new Date().toISOString(), configProblem: this.opts.config?.configProblem() ?? null };
     this.send(ws, JSON.stringify(snapshot));
     if (ws.readyState === ws.OPEN) this.clients.add(ws);
+    // A new client sees the GPUs at once, not at the next sample.
+    const gpu = this.opts.gpu;
+    if (gpu?.available) {
+      void gpu.snapshot().then(
+        (g) => ws.readyState === ws.OPEN && this.send(ws, JSON.stringify({ type: 'gpu', ...g } satisfies ServerMessage)),
+        () => undefined,
+      );
+    }
   }
 
   /** Each client on its own (§9.9): one that is too slow or whose socket throws is dropped alone. */

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { logOffset, logSince, serviceLogFile } from '../../../src-main/core/causes/log-tail.js';
+import { logOffset, logSince } from '../../../src-main/core/causes/log-tail.js';
+import { serviceLogFile, servicePidfile } from '../../../src-main/core/config/service-files.js';
 
 describe('the service log a failure is read from', () => {
   it('is logFile, else the log the ai/ start scripts append to, else none', () => {
@@ -13,6 +14,9 @@ describe('the service log a failure is read from', () => {
     expect(serviceLogFile({ restartCmd: 'sudo systemctl restart redis' }, env)).toBeNull();
     expect(serviceLogFile({ restartCmd: null }, env)).toBeNull();
     expect(serviceLogFile({ restartCmd: './ai/start_detector.sh' }, {})).toBeNull();
+    expect(servicePidfile({ pidfile: '/run/x.pid', restartCmd: null }, env)).toBe('/run/x.pid');
+    expect(servicePidfile({ restartCmd: './ai/start_nemotron.sh' }, env)).toBe('/home/u/.local/state/warden/nemotron.pid');
+    expect(servicePidfile({ restartCmd: 'true' }, env)).toBeNull();
   });
 
   it('gives what the log gained since an offset, all of it after a rotation, at most its last 16 KiB', async () => {
