@@ -76,7 +76,7 @@ svc_help() {
   help_var LLAMA_SERVER "llama.cpp server binary [default: llama-server on PATH]"
   help_var NEMOTRON_GPU_LAYERS "layers offloaded to the GPU, -ngl [default: 35]"
   help_var NEMOTRON_CTX "context size, -c [default: 12288]"
-  help_var NEMOTRON_MIN_FREE_VRAM_MB "refuse to start (exit 2) with less free VRAM (nvidia-smi)" \
+  help_var NEMOTRON_MIN_FREE_VRAM_MB "refuse to start (exit 2) with less free VRAM (nvidia-smi, all GPUs)" \
     "[default: unset, no check; free VRAM is logged anyway]"
   # shellcheck disable=SC2016 # printed as written
   help_var "Built-in command:" '$LLAMA_SERVER -m $NEMOTRON_MODEL --host $NEMOTRON_HOST' \

@@ -64,7 +64,7 @@ export function App({ tokenEnv, WebSocketImpl, fetchImpl }: AppProps) {
           </section>
         )}
         {api && route === 'settings' && <SettingsPage api={api} />}
-        {api && route === 'dashboard' && <Dashboard api={api} states={live.states} revision={live.revision} mergeStatus={live.mergeStatus} />}
+        {api && route === 'dashboard' && <Dashboard api={api} states={live.states} revision={live.revision} mergeStatus={live.mergeStatus} gpu={live.gpu} />}
       </main>
     </div>
   );

@@ -61,6 +61,30 @@ export function retryCountdown(iso: string | null, now: number): string {
   return `next retry in ${Math.ceil(s / 60)} min`;
 }
 
+/** "gives up waiting in 25 s" while a restart waits at the GPU gate (CONTRACT §11); "" when it does not. */
+export function waitCountdown(iso: string | null, now: number): string {
+  const s = secondsUntil(iso, now);
+  if (s === null) return '';
+  if (s === 0) return 'giving up waiting now';
+  if (s < 120) return `gives up waiting in ${s} s`;
+  return `gives up waiting in ${Math.ceil(s / 60)} min`;
+}
+
+/** MiB as GiB with one decimal ("18.2"); "—" when the driver did not report it. */
+export function formatGiB(mib: number | null): string {
+  return mib === null ? '—' : (mib / 1024).toFixed(1);
+}
+
+/** "18.2 / 24.0 GiB" (either side "—" when not reported). */
+export function memoryText(usedMiB: number | null, totalMiB: number | null): string {
+  return `${formatGiB(usedMiB)} / ${formatGiB(totalMiB)} GiB`;
+}
+
+/** A reading with its unit ("87 %", "64 °C"); "—" when not reported, never 0. */
+export function formatReading(value: number | null, unit: string): string {
+  return value === null ? '—' : `${Math.round(value)} ${unit}`;
+}
+
 /** "12 ms", "1.2 s"; "—" for no measurement. */
 export function formatLatency(ms: number | null): string {
   if (ms === null) return '—';

@@ -19,6 +19,8 @@ export interface ServiceStatusEvent {
   output?: string;
   /** On restart_failed and failed: the failure's cause (CONTRACT §12). */
   cause?: FailureCause;
+  /** While a restart waits at the GPU release gate: when that wait gives up (ISO; CONTRACT §11). */
+  waitUntil?: string;
 }
 
 /** A service's current state, as served by /api/status and the WebSocket snapshot (CONTRACT §5). */
@@ -38,6 +40,8 @@ export interface ServiceState {
   lastFailure: { reason: string; output: string; at: string; cause: FailureCause } | null;
   monitorOnly: boolean;
   recentLatencies: number[];
+  /** While a restart waits at the GPU release gate: when that wait gives up (ISO; CONTRACT §11). */
+  waitUntil?: string;
 }
 
 export interface SnapshotMessage {

@@ -20,6 +20,9 @@
 # Fixed waits, part of the worst case printed by --help: after SIGKILL, and for the port to close.
 readonly WARDEN_KILL_WAIT=3 WARDEN_PORT_WAIT=3
 readonly WARDEN_POLL=0.25
+# The most one nvidia-smi call may take (a hung driver), and the release gate's defaults
+# (CONTRACT §11: releaseTimeout 30 s, releaseRatio 0.75 = 3/4).
+readonly WARDEN_SMI_TIMEOUT=5 WARDEN_RELEASE_TIMEOUT=30 WARDEN_RELEASE_RATIO_NUM=3 WARDEN_RELEASE_RATIO_DEN=4
 SCRIPT=${0##*/}
 AI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck disable=SC2034 # used by the service scripts
@@ -71,6 +74,9 @@ load_settings() {
   setting LOG_MAX_BYTES LOG_MAX_BYTES 10485760
   setting LOG_KEEP LOG_KEEP 3
   setting CMD CMD ""
+  setting GPU_INDEX GPU_INDEX "$(default_gpu_index)"
+  setting RELEASE_TIMEOUT RELEASE_TIMEOUT "$WARDEN_RELEASE_TIMEOUT"
+  setting GPU_MIN_FREE_MIB GPU_MIN_FREE_MIB 0
   need_int PORT 1
   ((PORT <= 65535)) || die_config "${SVC_PREFIX}_PORT must be 1-65535 (got '$PORT')"
   need_int STARTUP_TIMEOUT 1
@@ -78,8 +84,19 @@ load_settings() {
   need_int HEALTH_TIMEOUT 1
   need_int LOG_MAX_BYTES 1
   need_int LOG_KEEP 1
+  need_int GPU_INDEX 0
+  need_int RELEASE_TIMEOUT 0
+  need_int GPU_MIN_FREE_MIB 0
   # The server (and a _CMD line) sees the resolved host and port.
   export "${SVC_PREFIX}_PORT=$PORT" "${SVC_PREFIX}_HOST=$HOST"
+}
+
+# The GPU the server runs on, as nvidia-smi numbers it: the first of CUDA_VISIBLE_DEVICES when that
+# is a number (CUDA's order matches nvidia-smi's on most machines; set _GPU_INDEX where not), else 0.
+default_gpu_index() {
+  local first=${CUDA_VISIBLE_DEVICES:-}
+  first=${first%%,*}
+  [[ $first =~ ^[0-9]+$ ]] && printf '%s' "$first" || printf '0'
 }
 
 need_tools() {
@@ -148,9 +165,10 @@ port_in_use() {
 }
 
 # find_instance — INSTANCE_PIDS = the pidfile's live pid first, then whatever listens on PORT.
+# DEAD_PID = the pidfile's pid when that process is gone (a crash): its GPU memory may not be back yet.
 find_instance() {
   local pid
-  INSTANCE_PIDS=()
+  INSTANCE_PIDS=() DEAD_PID=()
   if [[ -f $PIDFILE ]]; then
     pid=
     read -r pid <"$PIDFILE" || true
@@ -158,6 +176,7 @@ find_instance() {
     if pid_alive "$pid" && [[ ${PROC_STAT[3]} == "$pid" ]]; then
       INSTANCE_PIDS+=("$pid")
     else
+      [[ $pid =~ ^[0-9]+$ ]] && ! pid_alive "$pid" && DEAD_PID=("$pid")
       say "removing stale pidfile $PIDFILE (pid ${pid:-?} is not running)"
       rm -f "$PIDFILE"
     fi
@@ -245,6 +264,172 @@ stop_instance() {
   return 1
 }
 
+# ---- GPU: the release gate (CONTRACT §11) ----------------------------------------------------
+# A model server's VRAM comes back some 0.5-1.5 s after it died; starting the next one earlier is
+# the classic cause of "CUDA out of memory" right after a restart. So once an old instance is
+# stopped: note what it held (gpu_held, before the stop), then wait (release_gate, after it).
+
+# smi QUERY — SMI_OUT = nvidia-smi's answer to QUERY (csv, no header, no units); 1 with SMI_WHY
+# when it is not installed, fails (no devices, driver not loaded) or hangs. Runs in this script's
+# process group (--foreground), so a kill of the caller's group reaches it too.
+smi() {
+  local rc=0
+  SMI_OUT='' SMI_WHY=''
+  if ! command -v nvidia-smi >/dev/null 2>&1; then
+    SMI_WHY="nvidia-smi not found"
+    return 1
+  fi
+  SMI_OUT=$(timeout --foreground -k 1 "$WARDEN_SMI_TIMEOUT" nvidia-smi "$1" --format=csv,noheader,nounits 2>&1) || rc=$?
+  ((rc == 0)) && return 0
+  if ((rc == 124 || rc == 137)); then
+    SMI_WHY="nvidia-smi did not answer within $WARDEN_SMI_TIMEOUT s"
+  else
+    SMI_WHY="nvidia-smi failed (exit $rc${SMI_OUT:+: ${SMI_OUT%%$'\n'*}})"
+  fi
+  return 1
+}
+
+# smi_apps — APP_UUID, APP_PID, APP_MIB = the compute processes on every GPU, with the MiB each uses.
+smi_apps() {
+  local uuid pid mib
+  APP_UUID=() APP_PID=() APP_MIB=()
+  smi --query-compute-apps=gpu_uuid,pid,used_memory || return 1
+  while IFS=, read -r uuid pid mib; do
+    uuid=${uuid//[[:space:]]/} pid=${pid//[[:space:]]/} mib=${mib//[[:space:]]/}
+    [[ $pid =~ ^[0-9]+$ ]] || continue # "No running processes found", [N/A]
+    [[ $mib =~ ^[0-9]+$ ]] || mib=0
+    APP_UUID+=("$uuid") APP_PID+=("$pid") APP_MIB+=("$((10#$mib))")
+  done <<<"$SMI_OUT"
+}
+
+# smi_gpu INDEX — GPU_UUID and GPU_FREE (MiB free now; '' when nvidia-smi says [N/A]) of that GPU.
+smi_gpu() {
+  local index uuid free
+  GPU_UUID='' GPU_FREE=''
+  smi --query-gpu=index,uuid,memory.free || return 1
+  while IFS=, read -r index uuid free; do
+    [[ ${index//[[:space:]]/} == "$1" ]] || continue
+    GPU_UUID=${uuid//[[:space:]]/} free=${free//[[:space:]]/}
+    [[ $GPU_UUID == GPU-* || $GPU_UUID == MIG-* ]] || GPU_UUID=
+    [[ $free =~ ^[0-9]+$ ]] && GPU_FREE=$((10#$free))
+    return 0
+  done <<<"$SMI_OUT"
+  SMI_WHY="nvidia-smi lists no GPU $1 (${SVC_PREFIX}_GPU_INDEX)"
+  return 1
+}
+
+# listed PID LIST… — 0 if PID is one of LIST.
+listed() {
+  local want=$1
+  shift
+  [[ " $* " == *" $want "* ]]
+}
+
+# gpu_held INDEX PID… — before an instance is stopped: HELD_PIDS = its GPU processes (on any GPU):
+# one of these pids, or a process in one of their process groups (as Warden attributes them);
+# HELD_MIB = the memory they use on GPU INDEX. GATE_ON=0 when nvidia-smi cannot tell (said once):
+# then there is nothing to wait for.
+gpu_held() {
+  local index=$1 pid own i groups=()
+  shift
+  HELD_PIDS=() HELD_MIB=0 GATE_ON=0
+  if ! smi_apps || ! smi_gpu "$index"; then
+    say "$SMI_WHY: not waiting for GPU memory to be released"
+    return 0
+  fi
+  GATE_ON=1
+  proc_stat $$
+  own=${PROC_STAT[2]}
+  for pid in "$@"; do
+    proc_stat "$pid" || continue
+    ((PROC_STAT[2] > 1)) && [[ ${PROC_STAT[2]} != "$own" ]] && groups+=("${PROC_STAT[2]}")
+  done
+  for i in "${!APP_PID[@]}"; do
+    pid=${APP_PID[i]}
+    if ! listed "$pid" "$@"; then
+      proc_stat "$pid" || continue
+      listed "${PROC_STAT[2]}" "${groups[@]}" || continue
+    fi
+    listed "$pid" "${HELD_PIDS[@]}" || HELD_PIDS+=("$pid")
+    # Where the GPU's uuid is unknown, count all of it (the "GPU" is then all of them).
+    [[ -z $GPU_UUID || ${APP_UUID[i]} == "$GPU_UUID" ]] && HELD_MIB=$((HELD_MIB + APP_MIB[i]))
+  done
+  ((${#HELD_PIDS[@]} == 0)) || say "GPU memory of the old instance: ${HELD_MIB} MiB on GPU $index (pid(s) ${HELD_PIDS[*]})"
+}
+
+# release_gate INDEX NEED_MIB TIMEOUT PID… — wait, polling every WARDEN_POLL s, until none of PID…
+# is listed by nvidia-smi and GPU INDEX has NEED_MIB free. After TIMEOUT seconds: a listed PID that
+# is dead or a zombie holds the memory for good (the driver does): exit 2; memory another live
+# process holds: say so and return (GATE_NEXT says what follows: "starting anyway").
+# GATE_WAITED = whole seconds it waited. A poll nvidia-smi cannot answer at all ends the wait.
+release_gate() {
+  local index=$1 need=$2 timeout=$3 start deadline said last='' apps_ok gpu_ok i pid free
+  local lingering other name
+  shift 3
+  now_ms
+  start=$NOW_MS deadline=$((NOW_MS + timeout * 1000)) GATE_WAITED=0
+  while :; do
+    apps_ok=1 gpu_ok=1
+    smi_apps || apps_ok=0
+    smi_gpu "$index" || gpu_ok=0
+    if ((apps_ok + gpu_ok == 0)); then
+      say "$SMI_WHY: not waiting any longer for GPU memory"
+      break
+    fi
+    lingering=()
+    for pid in "${APP_PID[@]}"; do
+      listed "$pid" "$@" && ! listed "$pid" "${lingering[@]}" && lingering+=("$pid")
+    done
+    free=$GPU_FREE
+    # What cannot be read does not hold the start up.
+    if ((${#lingering[@]} == 0)) && { [[ -z $free ]] || ((free >= need)); }; then
+      [[ -z $last ]] || say "GPU memory released (${free:-?} of $need MiB free)"
+      break
+    fi
+    said="waiting for GPU memory to be released (${free:-?} of $need MiB free${lingering[*]:+; old pid(s) ${lingering[*]} still listed by nvidia-smi})"
+    [[ $said == "$last" ]] || say "$said"
+    last=$said
+    now_ms
+    if ((NOW_MS >= deadline)); then
+      for pid in "${lingering[@]}"; do
+        pid_alive "$pid" || die_config "GPU memory held by a dead process (pid $pid): a driver reset or reboot may be needed"
+      done
+      # Someone else's: the first live process on that GPU, else an old one still running.
+      other=
+      for i in "${!APP_PID[@]}"; do
+        pid=${APP_PID[i]}
+        listed "$pid" "$@" && continue
+        [[ -z $GPU_UUID || ${APP_UUID[i]} == "$GPU_UUID" ]] && pid_alive "$pid" && other=$pid && break
+      done
+      [[ -n $other ]] || other=${lingering[0]:-}
+      if [[ -n $other ]]; then
+        name=
+        { read -r name <"/proc/$other/comm"; } 2>/dev/null || true
+        say "GPU $index memory is still held by pid $other (${name:-?}): ${GATE_NEXT:-starting anyway}"
+      else
+        say "GPU $index memory is still held by another process (${free:-?} of $need MiB free after $timeout s): ${GATE_NEXT:-starting anyway}"
+      fi
+      break
+    fi
+    sleep "$WARDEN_POLL"
+  done
+  now_ms
+  GATE_WAITED=$(((NOW_MS - start) / 1000))
+}
+
+# release_after_stop — the gate for what gpu_held noted: need max(_GPU_MIN_FREE_MIB, 3/4 of what
+# the old instance held) free. Nothing to wait for without nvidia-smi, or when the old instance
+# held nothing and no floor is set.
+release_after_stop() {
+  local need
+  GATE_WAITED=0
+  [[ ${GATE_ON:-0} == 1 ]] || return 0
+  need=$(((HELD_MIB * WARDEN_RELEASE_RATIO_NUM + WARDEN_RELEASE_RATIO_DEN - 1) / WARDEN_RELEASE_RATIO_DEN))
+  ((need >= GPU_MIN_FREE_MIB)) || need=$GPU_MIN_FREE_MIB
+  ((${#HELD_PIDS[@]} || need)) || return 0
+  release_gate "$GPU_INDEX" "$need" "$RELEASE_TIMEOUT" "${HELD_PIDS[@]}"
+}
+
 # ---- health ----------------------------------------------------------------------------------
 
 # probe MAX_SECONDS — PROBE_STATE = healthy | loading | refused | timeout | unhealthy, and
@@ -312,7 +497,7 @@ take_lock() {
   flock -n 9 && return 0
   LOCK_CONTENDED=1
   say "another start or stop of $SVC_TITLE is running: waiting for it"
-  flock -w $((HEALTH_TIMEOUT + STOP_GRACE + WARDEN_KILL_WAIT + WARDEN_PORT_WAIT + 5)) 9 ||
+  flock -w $((HEALTH_TIMEOUT + STOP_GRACE + WARDEN_KILL_WAIT + WARDEN_PORT_WAIT + RELEASE_TIMEOUT + 5)) 9 ||
     fail "gave up waiting for the other start/stop of $SVC_TITLE (lock $PIDFILE.lock)"
 }
 
@@ -394,7 +579,7 @@ spawn() {
   PID=$!
   printf '%s\n' "$PID" >"$PIDFILE.tmp"
   mv -f "$PIDFILE.tmp" "$PIDFILE"
-  say "started $SVC_TITLE: pid $PID, log $LOG; waiting up to $STARTUP_TIMEOUT s for $HEALTH_URL"
+  say "started $SVC_TITLE: pid $PID, log $LOG; waiting up to $READY_TIMEOUT s for $HEALTH_URL"
 }
 
 # help_var NAME TEXT [MORE_LINES…] — one variable of --help, aligned.
@@ -416,8 +601,9 @@ Usage: $SCRIPT [--force] [--help]
 Starts $SVC_TITLE unless it already answers healthy at its health URL, and waits until
 it does. Safe as Warden's restart command: an instance that is still loading is waited for,
 never duplicated; a hung or unhealthy one (or whatever holds the port) is stopped first, as a
-whole process group (SIGTERM, then SIGKILL after ${p}_STOP_GRACE). The server runs detached
-(setsid), its output appended to the log (rotated when large, never truncated).
+whole process group (SIGTERM, then SIGKILL after ${p}_STOP_GRACE), and its GPU memory is
+waited for (the release gate, below). The server runs detached (setsid), its output appended
+to the log (rotated when large, never truncated).
 
   --force   replace a running instance even when it is healthy or still loading (a manual
             restart: stop it as above, then start and wait)
@@ -427,7 +613,8 @@ EOF
 Usage: $SCRIPT [--help]
 
 Stops $SVC_TITLE (the pidfile's process and whatever listens on its port) as whole
-process groups: SIGTERM, then SIGKILL after ${p}_STOP_GRACE; removes the pidfile.
+process groups: SIGTERM, then SIGKILL after ${p}_STOP_GRACE; removes the pidfile; then waits
+for its GPU memory to be released (the release gate, below), so a start right after finds it.
 EOF
   fi
   printf '\nEnvironment:\n'
@@ -435,6 +622,14 @@ EOF
   help_var "${p}_HOST" "address the server binds [default: 127.0.0.1]"
   help_var "${p}_PIDFILE" "pidfile [default: $state/$SVC_NAME.pid]"
   help_var "${p}_STOP_GRACE" "seconds from SIGTERM to SIGKILL [default: 10]"
+  help_var "${p}_GPU_INDEX" "GPU (nvidia-smi's index) whose memory the release gate watches" \
+    "[default: the first of CUDA_VISIBLE_DEVICES if a number, else 0]"
+  help_var "${p}_RELEASE_TIMEOUT" "release gate: after stopping an old instance, wait up to this many" \
+    "seconds until nvidia-smi lists none of its pids and the GPU has" \
+    "free MiB >= max(${p}_GPU_MIN_FREE_MIB, 3/4 of what it held)." \
+    "Then: an old pid still listed but dead is exit 2; memory another" \
+    "live process holds is logged and ignored [default: $WARDEN_RELEASE_TIMEOUT]"
+  help_var "${p}_GPU_MIN_FREE_MIB" "release gate: MiB free it waits for at least, on that GPU [default: 0]"
   if [[ $1 == start ]]; then
     help_var "${p}_HEALTH_URL" "health URL [default: http://<host>:<port>/health]"
     help_var "${p}_HEALTH_TIMEOUT" "seconds one health check may take [default: 5]"
@@ -448,13 +643,15 @@ EOF
     cat <<EOF
 
 Fixed waits: $WARDEN_KILL_WAIT s after SIGKILL, $WARDEN_PORT_WAIT s for the port to be released.
-Worst case of one call: _HEALTH_TIMEOUT + _STOP_GRACE + $WARDEN_KILL_WAIT + $WARDEN_PORT_WAIT + _STARTUP_TIMEOUT seconds;
-keep it below the service's restartTimeout in Warden's config.
+Worst case of one call: _HEALTH_TIMEOUT + _STOP_GRACE + $WARDEN_KILL_WAIT + $WARDEN_PORT_WAIT + _STARTUP_TIMEOUT seconds
+(the release gate's wait is counted in _STARTUP_TIMEOUT); keep it below the service's
+restartTimeout in Warden's config.
 
-Exit codes: 0 healthy, 1 not ready (the log's last lines are printed), 2 misconfiguration.
+Exit codes: 0 healthy, 1 not ready (the log's last lines are printed), 2 misconfiguration, or
+GPU memory held by a dead process (a driver reset or reboot may be needed).
 EOF
   else
-    printf '\nExit codes: 0 stopped or not running, 1 could not stop it, 2 misconfiguration.\n'
+    printf '\nExit codes: 0 stopped or not running, 1 could not stop it, 2 misconfiguration, or GPU\nmemory held by a dead process (a driver reset or reboot may be needed).\n'
   fi
 }
 
@@ -517,15 +714,24 @@ warden_start() {
   fi
 
   check_cmd
+  # What the old instance (or a crashed one's leftover) holds on the GPU, before it is stopped.
+  GATE_ON=0
+  ((${#INSTANCE_PIDS[@]} + ${#DEAD_PID[@]} == 0)) || gpu_held "$GPU_INDEX" "${INSTANCE_PIDS[@]}" "${DEAD_PID[@]}"
   if ((${#INSTANCE_PIDS[@]})); then
     stop_instance || exit 1
   elif port_in_use; then
     fail "port $PORT is in use by a process this user cannot see or stop (ss -ltnp 'sport = :$PORT')"
   fi
+  # Wait for its memory to come back. The wait counts in _STARTUP_TIMEOUT, so one call still
+  # fits Warden's restartTimeout.
+  GATE_NEXT="starting anyway"
+  release_after_stop
+  READY_TIMEOUT=$((STARTUP_TIMEOUT - GATE_WAITED))
+  ((READY_TIMEOUT >= 1)) || READY_TIMEOUT=1
   svc_before_start
   spawn
   release_lock
-  await_ready "$PID" "$STARTUP_TIMEOUT" 1 "$LOG_FROM"
+  await_ready "$PID" "$READY_TIMEOUT" 1 "$LOG_FROM"
 }
 
 # warden_stop ARGS… — the whole stop script.
@@ -541,7 +747,11 @@ warden_stop() {
     say "$SVC_TITLE is not running"
     exit 0
   fi
+  gpu_held "$GPU_INDEX" "${INSTANCE_PIDS[@]}" "${DEAD_PID[@]}"
   stop_instance || exit 1
   rm -f "$PIDFILE"
   say "stopped $SVC_TITLE"
+  # A start right after this one (Warden's stopCmd, then restartCmd) finds the memory back.
+  GATE_NEXT="not waiting any longer"
+  release_after_stop
 }

@@ -123,10 +123,6 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   };
 
   const journal = await EventJournal.open(deps.dataDir, { logger });
-  const monitor = new HealthMonitor({ services: runtimes(config), logger, clock: deps.clock, logFileOf: (svc) => serviceLogFile(svc, process.env) });
-  monitor.subscribe((event) => {
-    void journal.append(event);
-  });
   const signals = new SignalHub((name) => monitor.trigger(name), logger, {
     dockerEvents: () => new DockerEventWatcher({ docker: deps.docker }),
     onContainerEvent: (e) => intents.record(e),
@@ -143,6 +139,10 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
         ),
     );
   const gpu = new GpuMonitor({ config: config.gpu, owners: gpuOwners, logger });
+  const monitor = new HealthMonitor({ services: runtimes(config), logger, clock: deps.clock, logFileOf: (svc) => serviceLogFile(svc, process.env), gpu });
+  monitor.subscribe((event) => {
+    void journal.append(event);
+  });
 
   // A service that just came back gets its watch connection at once, not on its retry backoff.
   monitor.subscribe((event) => {

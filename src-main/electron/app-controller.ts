@@ -140,6 +140,7 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp> {
   let startAtLogin = await autostart.isEnabled();
   const tray = new WardenTray({
     monitor: warden.monitor,
+    gpu: warden.gpu,
     iconsDir: icons,
     clock: o.clock,
     actions: {

@@ -1,5 +1,5 @@
 import type { MenuItemConstructorOptions } from 'electron';
-import type { ServiceAction, ServiceState } from '../../src-shared/protocol.js';
+import type { GpuInfo, ServiceAction, ServiceState } from '../../src-shared/protocol.js';
 import { severityOf, worstSeverity, type Severity, type ServiceStatusValue } from '../../src-shared/status.js';
 
 /** Words for each status, as the tray menu and tooltip show them. */
@@ -21,8 +21,20 @@ export function traySeverity(states: readonly ServiceState[]): Severity {
   return worstSeverity(states.map((s) => s.status));
 }
 
-/** "Warden — all 3 services healthy" / "Warden — rtdetr failed, redis unhealthy". */
-export function trayTooltip(states: readonly ServiceState[]): string {
+/** What the tooltip needs of a GPU sample: GpuMonitor.latest() and a GpuSnapshot both fit. */
+export interface TrayGpuView {
+  available: boolean;
+  gpus: readonly Pick<GpuInfo, 'index' | 'memoryUsedMiB' | 'memoryTotalMiB'>[];
+}
+
+/** "GPU 0: 18.2 / 24.0 GiB" per GPU whose memory is reported (CONTRACT §11); none without a usable GPU. */
+export function gpuTooltipLines(gpu: TrayGpuView | undefined): string[] {
+  if (!gpu?.available) return [];
+  const gib = (mib: number) => (mib / 1024).toFixed(1);
+  return gpu.gpus.flatMap((g) => (g.memoryUsedMiB === null || g.memoryTotalMiB === null ? [] : [`GPU ${g.index}: ${gib(g.memoryUsedMiB)} / ${gib(g.memoryTotalMiB)} GiB`]));
+}
+
+function statusLine(states: readonly ServiceState[]): string {
   if (states.length === 0) return 'Warden — no services configured';
   const notHealthy = states.filter((s) => s.status !== 'healthy');
   if (notHealthy.length === 0) return states.length === 1 ? 'Warden — 1 service healthy' : `Warden — all ${states.length} services healthy`;
@@ -30,6 +42,11 @@ export function trayTooltip(states: readonly ServiceState[]): string {
   const shown = worstFirst.slice(0, 3).map((s) => `${s.service} ${STATUS_LABEL[s.status]}`);
   const more = worstFirst.length > 3 ? ` (+${worstFirst.length - 3} more)` : '';
   return `Warden — ${shown.join(', ')}${more}`;
+}
+
+/** "Warden — all 3 services healthy" / "Warden — rtdetr failed, redis unhealthy", then a line per GPU. */
+export function trayTooltip(states: readonly ServiceState[], gpu?: TrayGpuView): string {
+  return [statusLine(states), ...gpuTooltipLines(gpu)].join('\n');
 }
 
 /** What the menu's items do. */

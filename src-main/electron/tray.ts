@@ -3,7 +3,7 @@ import { Menu, Tray, nativeImage } from 'electron';
 import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../src-shared/protocol.js';
 import type { Severity } from '../../src-shared/status.js';
 import { systemClock, type Clock } from '../core/monitor/clock.js';
-import { trayMenuTemplate, traySeverity, trayTooltip } from './tray-view.js';
+import { trayMenuTemplate, traySeverity, trayTooltip, type TrayGpuView } from './tray-view.js';
 
 /** The tray icon file for a severity; Electron picks `tray-<severity>@2x.png` beside it on HiDPI. */
 export function trayIconPath(iconsDir: string, severity: Severity): string {
@@ -17,6 +17,13 @@ export interface TrayMonitor {
   act(name: string, action: ServiceAction): unknown;
 }
 
+/** What the tray needs from the GPU telemetry (the core's GpuMonitor). */
+export interface TrayGpu {
+  /** Called after every sample, and when the GPU becomes unusable; returns the unsubscribe function. */
+  onSample(listener: () => void): () => void;
+  latest(): TrayGpuView;
+}
+
 /** What the tray's own items do (windows, autostart, quitting live elsewhere). */
 export interface TrayAppActions {
   openDashboard(): void;
@@ -28,19 +35,22 @@ export interface TrayAppActions {
 
 /**
  * The tray icon: its image shows the worst status, its tooltip says which services are not
- * healthy, and its context menu (rebuilt on every status event, debounced so a burst of events
- * rebuilds once) lists each service with its actions.
+ * healthy and how much memory each GPU has in use, and its context menu (rebuilt on every status
+ * event, debounced so a burst of events rebuilds once) lists each service with its actions.
  */
 export class WardenTray {
   private readonly tray: Tray;
   private readonly unsubscribe: () => void;
   private readonly clock: Clock;
   private severity: Severity | null = null;
+  private tooltip: string | null = null;
   private timer: unknown = null;
 
   constructor(
     private readonly opts: {
       monitor: TrayMonitor;
+      /** GPU telemetry for the tooltip's "GPU 0: 18.2 / 24.0 GiB" lines; absent: no GPU lines. */
+      gpu?: TrayGpu;
       iconsDir: string;
       actions: TrayAppActions;
       /** Rebuild at most this often during a burst of events. */
@@ -52,7 +62,13 @@ export class WardenTray {
     this.tray = new Tray(nativeImage.createFromPath(trayIconPath(opts.iconsDir, 'neutral')));
     // Where clicks do arrive (Windows, macOS, some Linux trays), a click opens the dashboard.
     this.tray.on('click', () => opts.actions.openDashboard());
-    this.unsubscribe = opts.monitor.subscribe(() => this.scheduleRender());
+    const offStatus = opts.monitor.subscribe(() => this.scheduleRender());
+    // A GPU sample comes every pollInterval and changes only the tooltip: the menu is not rebuilt.
+    const offGpu = opts.gpu?.onSample(() => this.renderTooltip());
+    this.unsubscribe = () => {
+      offStatus();
+      offGpu?.();
+    };
     this.render();
   }
 
@@ -66,7 +82,7 @@ export class WardenTray {
       this.tray.setImage(nativeImage.createFromPath(trayIconPath(this.opts.iconsDir, severity)));
       this.severity = severity;
     }
-    this.tray.setToolTip(trayTooltip(states));
+    this.renderTooltip(states);
     const { monitor, actions } = this.opts;
     const act = (name: string, action: ServiceAction) => {
       monitor.act(name, action);
@@ -94,6 +110,14 @@ export class WardenTray {
     this.cancel();
     this.unsubscribe();
     this.tray.destroy();
+  }
+
+  /** Set the tooltip, only when its text changed (GPU memory often stays the same between samples). */
+  private renderTooltip(states: ServiceState[] = this.opts.monitor.states()): void {
+    const text = trayTooltip(states, this.opts.gpu?.latest());
+    if (text === this.tooltip) return;
+    this.tray.setToolTip(text);
+    this.tooltip = text;
   }
 
   private scheduleRender(): void {

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'r
 import type { ServiceState } from '../../src-shared/protocol.js';
 import { WS_AUTH_PREFIX, WS_PROTOCOL } from '../../src-shared/protocol.js';
 import type { ServiceStatusValue } from '../../src-shared/status.js';
+import { gpuReducer, initialGpuState, type GpuState } from '../state/gpu-reducer.js';
 import { reconnectDelayMs } from '../state/reconnect-backoff.js';
 import { hasProblem, initialServicesState, messageType, servicesReducer } from '../state/service-reducer.js';
 
@@ -45,6 +46,8 @@ export interface ServiceStatusResult {
   mergeStatus(services: unknown[]): void;
   /** A hand edit of the config file the server could not use (its running config stayed), or null. */
   configProblem: string | null;
+  /** The latest `gpu` message and recent memory samples (CONTRACT §11). */
+  gpu: GpuState;
 }
 
 /** `/ws` on the page's own host. */
@@ -62,6 +65,7 @@ export const SILENCE_MS = 45_000;
 export function useServiceStatus(opts: UseServiceStatusOptions): ServiceStatusResult {
   const { token, url, WebSocketImpl, random, silenceMs = SILENCE_MS } = opts;
   const [state, dispatch] = useReducer(servicesReducer, initialServicesState);
+  const [gpu, dispatchGpu] = useReducer(gpuReducer, initialGpuState);
   const [connection, setConnection] = useState<ConnectionState>('connecting');
   const [configProblem, setConfigProblem] = useState<string | null>(null);
   const everOpened = useRef(false);
@@ -128,8 +132,10 @@ export function useServiceStatus(opts: UseServiceStatusOptions): ServiceStatusRe
           attempt = 0;
           const { services, configProblem: problem } = msg as { services?: unknown; configProblem?: unknown };
           dispatch({ type: 'snapshot', services: Array.isArray(services) ? services : [] });
+          dispatchGpu({ type: 'resync' });
           setConfigProblem(typeof problem === 'string' ? problem : null);
         } else if (type === 'service_status') dispatch({ type: 'event', event: msg });
+        else if (type === 'gpu') dispatchGpu({ type: 'gpu', message: msg });
         else if (type === 'config') {
           const { status, message } = msg as { status?: unknown; message?: unknown };
           setConfigProblem(status === 'invalid' && typeof message === 'string' ? message : null);
@@ -168,5 +174,6 @@ export function useServiceStatus(opts: UseServiceStatusOptions): ServiceStatusRe
     revision: state.revision,
     mergeStatus,
     configProblem,
+    gpu,
   };
 }

@@ -1,6 +1,7 @@
 import type { ServiceState } from '../../src-shared/protocol.js';
 import { toCause } from '../../src-shared/causes.js';
 import { severityOf, toStatus, type ServiceStatusValue } from '../../src-shared/status.js';
+import { isObject, num, numOrNull, str, strOrNull, type Loose } from './loose-json.js';
 
 /** Every service's latest state, by name, in the server's (config) order. */
 export interface ServicesState {
@@ -18,13 +19,11 @@ export type ServicesAction =
 /** The state before anything arrived. */
 export const initialServicesState: ServicesState = { services: {}, revision: 0 };
 
-type Loose = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
-const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const num = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
-const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/** `waitUntil` only while the server sends one: it exists only while a restart waits at the GPU gate. */
+function withWait(s: ServiceState, raw: Loose): ServiceState {
+  const { waitUntil: _old, ...rest } = s;
+  return typeof raw.waitUntil === 'string' ? { ...rest, waitUntil: raw.waitUntil } : rest;
+}
 
 function lastFailureOf(v: unknown): ServiceState['lastFailure'] {
   if (!isObject(v) || typeof v.reason !== 'string') return null;
@@ -39,7 +38,7 @@ function lastFailureOf(v: unknown): ServiceState['lastFailure'] {
 export function normaliseState(raw: unknown): ServiceState | null {
   if (!isObject(raw) || typeof raw.service !== 'string' || raw.service === '') return null;
   const timestamp = str(raw.timestamp, new Date(0).toISOString());
-  return {
+  const state: ServiceState = {
     service: raw.service,
     status: toStatus(raw.status),
     message: str(raw.message, ''),
@@ -55,6 +54,7 @@ export function normaliseState(raw: unknown): ServiceState | null {
     monitorOnly: raw.monitorOnly === true,
     recentLatencies: Array.isArray(raw.recentLatencies) ? raw.recentLatencies.filter((n): n is number => typeof n === 'number' && Number.isFinite(n)) : [],
   };
+  return withWait(state, raw);
 }
 
 function byName(list: unknown[]): Record<string, ServiceState> {
@@ -75,7 +75,7 @@ export function applyEvent(current: ServiceState | undefined, raw: unknown): Ser
   const status = toStatus(raw.status);
   const timestamp = str(raw.timestamp, base.timestamp);
   const changed = current === undefined || status !== current.status;
-  return {
+  const next: ServiceState = {
     ...base,
     status,
     message: str(raw.message, base.message),
@@ -87,6 +87,8 @@ export function applyEvent(current: ServiceState | undefined, raw: unknown): Ser
     since: changed ? timestamp : base.since,
     lastFailure: typeof raw.reason === 'string' ? { reason: raw.reason, output: str(raw.output, ''), at: timestamp, cause: toCause(raw.cause) ?? 'exit' } : base.lastFailure,
   };
+  // The server sends waitUntil only while a restart waits at the GPU gate: an event without it ends the wait.
+  return withWait(next, raw);
 }
 
 /**
@@ -139,8 +141,10 @@ export function hasProblem(services: Record<string, ServiceState>): boolean {
   return Object.values(services).some((s) => isProblem(s.status));
 }
 
+const MESSAGE_TYPES = ['snapshot', 'service_status', 'heartbeat', 'config', 'gpu'] as const;
+
 /** The event's type field, when the message is one the dashboard understands. */
-export function messageType(msg: unknown): 'snapshot' | 'service_status' | 'heartbeat' | 'config' | null {
+export function messageType(msg: unknown): (typeof MESSAGE_TYPES)[number] | null {
   if (!isObject(msg)) return null;
-  return msg.type === 'snapshot' || msg.type === 'service_status' || msg.type === 'heartbeat' || msg.type === 'config' ? msg.type : null;
+  return MESSAGE_TYPES.find((t) => t === msg.type) ?? null;
 }

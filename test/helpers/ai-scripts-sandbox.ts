@@ -118,6 +118,63 @@ export function stdoutMatches(run: ResultPromise, re: RegExp): Promise<void> {
   });
 }
 
+/**
+ * Everything a running script prints on stdout, from its start on. `next(re)` resolves once a
+ * line matching re shows up after the lines earlier next() calls matched (so a test can step
+ * through a script's progress in order); it rejects if the script ends first.
+ */
+export class ScriptOutput {
+  text = '';
+  private from = 0;
+  private ended = false;
+  private waiters: { re: RegExp; resolve: (line: string) => void; reject: (err: Error) => void }[] = [];
+
+  constructor(run: ResultPromise) {
+    run.stdout?.on('data', (chunk: Buffer) => {
+      this.text += chunk.toString();
+      this.check();
+    });
+    const end = (): void => {
+      this.ended = true;
+      this.check();
+    };
+    void run.then(end, end);
+  }
+
+  next(re: RegExp): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ re, resolve, reject });
+      this.check();
+    });
+  }
+
+  private check(): void {
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]!;
+      const lines = this.text.slice(this.from).split('\n');
+      // Only whole lines: the last piece may still grow.
+      if (!this.ended) lines.pop();
+      let offset = this.from;
+      const hit = lines.find((line) => {
+        if (w.re.test(line)) return true;
+        offset += line.length + 1;
+        return false;
+      });
+      if (hit === undefined) {
+        if (this.ended) {
+          this.waiters.shift();
+          w.reject(new Error(`script ended without printing ${w.re}:\n${this.text}`));
+          continue;
+        }
+        return;
+      }
+      this.from = offset + hit.length + 1;
+      this.waiters.shift();
+      w.resolve(hit);
+    }
+  }
+}
+
 /** Quote one word for bash. */
 export const sh = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
 

@@ -25,10 +25,14 @@ export interface Classified {
  * PyTorch, uvicorn or the NVIDIA driver.
  */
 const PATTERNS: readonly [FailureCause, RegExp][] = [
+  // The ai/ scripts' release gate (same words as Warden's own): first, it outranks the OOM it explains.
+  ['gpu_zombie', /GPU memory held by a dead process/i],
   ['gpu_lost', /\bXid[: ]+(?:\(\S+\):\s*)?79\b|fallen off the bus|CUDA_ERROR_UNKNOWN|no CUDA-capable device/i],
   ['cuda_oom', /CUDA out of memory|cudaMalloc failed: out of memory|unable to allocate CUDA\d* buffer|failed to fit params to free device memory|CUBLAS_STATUS_ALLOC_FAILED/i],
   ['model_missing', /model file not found|failed to open .*(?:gguf|model)|(?:gguf|model|\.pt|\.pth|\.onnx|\.safetensors|\.bin)\b.*No such file or directory|No such file or directory.*(?:\.gguf|model)/i],
   ['port_in_use', /Address already in use|couldn't bind HTTP server socket|\[Errno 98\]/i],
+  // Last: memory another process held explains a failure only when nothing more precise does.
+  ['vram_busy', /GPU \d+ memory is still held by pid \d+/i],
 ];
 
 /** The first (newest-last) line of `text` that matches, trimmed to what a person reads. */

@@ -28,16 +28,21 @@ export async function attribute(pids: number[], owners: GpuOwner[], procRoot = '
   await Promise.all(
     pids.map(async (pid) => {
       const p = await processOf(pid, procRoot);
-      const owner = p && owners.find((o) => (o.pgid !== undefined && o.pgid === p.pgid) || (o.containerId !== undefined && p.cgroup.includes(o.containerId)));
+      // A listed pid that is gone (its memory not yet released) is still its group's, if it led it.
+      const owner = p ? owners.find((o) => (o.pgid !== undefined && o.pgid === p.pgid) || (o.containerId !== undefined && p.cgroup.includes(o.containerId))) : owners.find((o) => o.pgid === pid);
       out.set(pid, owner?.service ?? null);
     }),
   );
   return out;
 }
 
-/** The process group of the pid a pidfile names (the server the ai/ scripts started), or undefined. */
+/**
+ * The process group of the pid a pidfile names (the server the ai/ scripts started), or undefined.
+ * A server that is gone led its own group (the scripts start it with setsid): its pid is that group's
+ * id, which its children and its entry in compute-apps, lingering while the driver frees its memory, still carry.
+ */
 export async function pgidFromPidfile(file: string, procRoot = '/proc'): Promise<number | undefined> {
   const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
   if (!Number.isInteger(pid) || pid <= 1) return undefined;
-  return (await processOf(pid, procRoot))?.pgid;
+  return (await processOf(pid, procRoot))?.pgid ?? pid;
 }

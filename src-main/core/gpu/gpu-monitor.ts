@@ -3,7 +3,7 @@ import type { WardenConfig } from '../../../src-shared/config-schema.js';
 import type { GpuSnapshot } from '../../../src-shared/protocol.js';
 import { EventBus, type Listener } from '../monitor/event-bus.js';
 import { attribute, type GpuOwner } from './attribution.js';
-import { queryComputeApps } from './compute-apps.js';
+import { queryComputeApps, queryGpus } from './smi-queries.js';
 import type { ComputeApp } from './smi-parse.js';
 import { SmiStream, type GpuReading } from './smi-stream.js';
 
@@ -30,6 +30,12 @@ export class GpuMonitor {
   private apps: { at: number; promise: Promise<ComputeApp[]> } | null = null;
   private readonly bus: EventBus<GpuReading[]>;
   private running = false;
+  /**
+   * GPU pids seen as a service's: a process that died (a container's, whose cgroup went with it)
+   * can stay in compute-apps while the driver frees its memory, and the release gate must still
+   * know it was that service's. Forgotten once nvidia-smi no longer lists it.
+   */
+  private readonly known = new Map<number, string>();
 
   constructor(private readonly opts: GpuMonitorOptions) {
     this.config = opts.config;
@@ -79,6 +85,29 @@ export class GpuMonitor {
     }
   }
 
+  /** Free and total memory of one GPU now (fresh: the release gate), or null when nvidia-smi cannot tell. */
+  async memory(index: number): Promise<{ freeMiB: number; totalMiB: number } | null> {
+    if (this.config.enabled === false) return null;
+    try {
+      const g = (await queryGpus(this.config.smi)).find((x) => x.index === index);
+      return g && g.memoryTotalMiB !== null && g.memoryUsedMiB !== null ? { freeMiB: g.memoryTotalMiB - g.memoryUsedMiB, totalMiB: g.memoryTotalMiB } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** A GPU service's processes now (its pids and the MiB they hold): what the gate waits for after a stop. */
+  async held(service: string): Promise<{ pids: number[]; usedMiB: number }> {
+    const snap = await this.snapshot();
+    const mine = snap.gpus.flatMap((g) => g.processes).filter((p) => p.service === service);
+    return { pids: mine.map((p) => p.pid), usedMiB: mine.reduce((a, p) => a + (p.usedMiB ?? 0), 0) };
+  }
+
+  /** The gate and the load lock work on this config. */
+  get settings(): GpuConfig {
+    return this.config;
+  }
+
   /** GET /api/gpus and the WebSocket message: the sample with its processes (asked at most once per interval). */
   async snapshot(): Promise<GpuSnapshot> {
     const { available, reason, gpus } = this.latest();
@@ -89,6 +118,12 @@ export class GpuMonitor {
       apps.map((a) => a.pid),
       await this.opts.owners(),
     );
+    const listed = new Set(apps.map((a) => a.pid));
+    for (const pid of this.known.keys()) if (!listed.has(pid)) this.known.delete(pid);
+    for (const [pid, service] of owners) {
+      if (service) this.known.set(pid, service);
+      else if (this.known.has(pid)) owners.set(pid, this.known.get(pid)!);
+    }
     return {
       available,
       reason,

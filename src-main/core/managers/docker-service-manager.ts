@@ -30,7 +30,7 @@ export interface DockerServiceManagerOptions {
   docker?: Dockerode;
   logger?: Pick<Logger, 'warn'>;
   /** Containers stopped on purpose (from the event stream): their down is not a crash. */
-  intents?: { stoppedOnPurpose(container: string): boolean; record(event: ContainerEvent): void };
+  intents?: { stoppedOnPurpose(container: string): boolean; record(event: ContainerEvent): void; markOwn?(container: string, from: number, until: number): void };
 }
 
 const DOCKER_URL = /^docker:\/\/([^\s/]+)\/?$/i;
@@ -53,6 +53,8 @@ export class DockerServiceManager implements ServiceManager {
   private readonly probes: DockerServiceManagerOptions['probes'];
   private readonly logger: DockerServiceManagerOptions['logger'];
   private readonly intents: DockerServiceManagerOptions['intents'];
+  /** When the release gate's stop of a container began: its start marks the whole span as Warden's. */
+  private readonly stoppedAt = new Map<string, number>();
 
   constructor(options: DockerServiceManagerOptions) {
     this.docker = options.docker ?? new Dockerode();
@@ -64,6 +66,7 @@ export class DockerServiceManager implements ServiceManager {
   /** `docker restart` of service.container, bounded by restartTimeout and the caller's signal. */
   async restart(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult> {
     const budget = abortableBudget(service.restartTimeout * 1000, signal);
+    const from = Date.now();
     try {
       await this.docker.getContainer(service.container).restart({
         // Docker takes whole seconds; round up so a fractional grace is never cut short.
@@ -83,6 +86,41 @@ export class DockerServiceManager implements ServiceManager {
       return { ok: false, reason, output: expired === undefined ? apiMessage(err) : '', exitCode: null, signal: null, timedOut: expired !== undefined && expired !== 'aborted' };
     } finally {
       budget.dispose();
+      this.intents?.markOwn?.(service.container, from, Date.now());
+    }
+  }
+
+  /** The release gate's halves (CONTRACT §11): docker stop, then docker start. */
+  canStopAndStart(): boolean {
+    return true;
+  }
+
+  stopService(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult> {
+    return this.call(service, signal, 'stop', (c, abortSignal) => c.stop({ t: Math.ceil(service.dockerStopTimeout), abortSignal }));
+  }
+
+  startService(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult> {
+    return this.call(service, signal, 'start', (c, abortSignal) => c.start({ abortSignal }));
+  }
+
+  /** One Engine API call on the service's container, bounded by restartTimeout; 304 (already so) is fine. */
+  private async call(service: ResolvedService, signal: AbortSignal | undefined, what: 'stop' | 'start', fn: (c: Dockerode.Container, abortSignal: AbortSignal) => Promise<unknown>): Promise<RestartResult> {
+    const budget = abortableBudget(service.restartTimeout * 1000, signal);
+    const from = what === 'start' ? (this.stoppedAt.get(service.container) ?? Date.now()) : Date.now();
+    if (what === 'stop') this.stoppedAt.set(service.container, from);
+    else this.stoppedAt.delete(service.container);
+    try {
+      await fn(this.docker.getContainer(service.container), budget.signal);
+      return { ok: true, output: '' };
+    } catch (err) {
+      if (statusCode(err) === 304) return { ok: true, output: '' };
+      const expired = budget.expired();
+      const reason = expired === undefined ? describeDockerError(err, service.container) : expired === 'aborted' ? `${what} aborted` : `${what} timed out after ${service.restartTimeout} s`;
+      return { ok: false, reason, output: expired === undefined ? apiMessage(err) : '', exitCode: null, signal: null, timedOut: expired !== undefined && expired !== 'aborted' };
+    } finally {
+      budget.dispose();
+      // From the stop to the start, the stop events are Warden's own (the release gate's wait between).
+      this.intents?.markOwn?.(service.container, from, Date.now());
     }
   }
 

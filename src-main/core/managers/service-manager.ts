@@ -21,6 +21,13 @@ export interface ServiceManager {
    * `manual`: asked for by a person, so it must really restart, also a healthy instance (§9.8).
    */
   restart(service: ResolvedService, signal?: AbortSignal, opts?: RestartOptions): Promise<RestartResult>;
+  /**
+   * A restart in two halves, for a GPU service's release gate (CONTRACT §11: stop → gate → start).
+   * A strategy that cannot stop on its own for this service (shell without stopCmd) answers false.
+   */
+  canStopAndStart?(service: ResolvedService): boolean;
+  stopService?(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult>;
+  startService?(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult>;
   /** Follow a restart a previous Warden left running (shell strategy); resolves like restart(). */
   adopt?(service: ResolvedService, entry: InflightRestart, signal?: AbortSignal): Promise<RestartResult>;
   /** Stop whatever the manager holds open (pools, event streams). */

@@ -61,15 +61,34 @@ export class ShellServiceManager implements ServiceManager {
    */
   async restart(service: ResolvedService, signal?: AbortSignal, opts: RestartOptions = {}): Promise<RestartResult> {
     if (service.restartCmd === null) return failure('restartCmd is null (monitor only)');
+    const start = service.restartCmd;
+    return this.#tracked(signal, (s) => this.#stopThenStart(service, start, opts.manual === true ? service.stopCmd : undefined, s));
+  }
+
+  /** The release gate's halves: stopCmd, then restartCmd (CONTRACT §11). Only with a stopCmd. */
+  canStopAndStart(service: ResolvedService): boolean {
+    return service.stopCmd !== undefined && service.restartCmd !== null;
+  }
+
+  stopService(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult> {
+    return this.#tracked(signal, (s) => (service.stopCmd ? this.#run(service, service.stopCmd, s) : Promise.resolve(failure('no stopCmd'))));
+  }
+
+  startService(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult> {
+    return this.#tracked(signal, (s) => (service.restartCmd ? this.#run(service, service.restartCmd, s) : Promise.resolve(failure('restartCmd is null (monitor only)'))));
+  }
+
+  /** Run one command under the manager's watch: close() aborts it and waits. */
+  async #tracked(signal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<RestartResult>): Promise<RestartResult> {
     if (this.#closed) return failure('aborted (manager closed)');
     if (signal?.aborted) return failure('aborted');
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const run = this.#stopThenStart(service, service.restartCmd, opts.manual === true ? service.stopCmd : undefined, controller.signal);
-    this.#inFlight.set(controller, run);
+    const done = run(controller.signal);
+    this.#inFlight.set(controller, done);
     try {
-      return await run;
+      return await done;
     } finally {
       this.#inFlight.delete(controller);
       signal?.removeEventListener('abort', onAbort);

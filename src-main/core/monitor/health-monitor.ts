@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import { GpuLocks } from '../gpu/gpu-locks.js';
+import type { GpuMonitor } from '../gpu/gpu-monitor.js';
 import type { InflightRestart } from '../managers/inflight-restarts.js';
 import type { ProbeResult } from '../probes/probe.js';
 import { systemClock, type Clock } from './clock.js';
@@ -18,6 +20,8 @@ export interface HealthMonitorDeps {
   clock?: Clock;
   /** Each service's own log, read to tell why a restart failed (default: none). */
   logFileOf?: (svc: ResolvedService) => string | null;
+  /** GPU telemetry: GPU services restart through the release gate (CONTRACT §11). */
+  gpu?: GpuMonitor;
 }
 
 /** One probe's result, tagged with its service. */
@@ -31,6 +35,8 @@ export class HealthMonitor {
   private readonly bus: EventBus<ServiceStatusEvent>;
   private readonly probeBus: EventBus<ProbeEvent>;
   private readonly clock: Clock;
+  /** One load per GPU at a time, across all services (CONTRACT §11). */
+  private readonly gpuLocks = new GpuLocks();
   private phase: 'new' | 'running' | 'stopped' = 'new';
 
   constructor(private readonly deps: HealthMonitorDeps) {
@@ -147,6 +153,8 @@ export class HealthMonitor {
       },
       restartGate: () => this.retiring.get(name)?.done ?? Promise.resolve(),
       logFileOf: this.deps.logFileOf,
+      gpu: this.deps.gpu,
+      gpuLocks: this.gpuLocks,
     });
   }
 }

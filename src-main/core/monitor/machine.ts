@@ -68,8 +68,8 @@ export type Phase =
    * come back down (`verified`) before the restart runs at `until`.
    */
   | { kind: 'backoff'; until: number; verifyAt: number; verified: boolean }
-  /** The strategy's restart is running. */
-  | { kind: 'restarting' }
+  /** The strategy's restart is running; `waitUntil`: while it waits at the GPU release gate, when that wait gives up. */
+  | { kind: 'restarting'; waitUntil?: number }
   /**
    * Restarted at `from`: polled every PROBE_GAP_MS until up, or `deadline` (from + startupTimeout).
    * A probe that began before `from` saw the old instance and is ignored. `last` is the latest
@@ -161,6 +161,9 @@ export type Input =
   | { type: 'probed'; result: ProbeResult }
   /** The restart ended; a failed one comes with its diagnosis. */
   | { type: 'restarted'; result: RestartResult; diagnosis?: Diagnosis }
+  /** Word from a restart in flight (the release gate's wait, the GPU's queue); `announce`: send it as an event. */
+  /** `waitUntil`: when the gate's wait gives up; null: the wait is over; absent: unchanged. */
+  | { type: 'progress'; message: string; announce: boolean; waitUntil?: number | null }
   /** The answer to a `diagnose` effect: why readiness ran out. */
   | { type: 'diagnosed'; diagnosis: Diagnosis }
   | { type: 'action'; action: ServiceAction }
@@ -226,4 +229,9 @@ export function nextRetryAt(state: MachineState): number | null {
   if (state.phase.kind === 'backoff') return state.phase.until;
   if (state.phase.kind === 'failed') return state.phase.retryAt;
   return null;
+}
+
+/** While a restart waits at the GPU release gate: when that wait gives up (shown as a countdown). */
+export function waitUntil(state: MachineState): number | null {
+  return state.phase.kind === 'restarting' ? (state.phase.waitUntil ?? null) : null;
 }

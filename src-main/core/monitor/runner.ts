@@ -6,9 +6,12 @@ import type { RestartResult, ServiceManager } from '../managers/service-manager.
 import type { ProbeResult } from '../probes/probe.js';
 import { classify } from '../causes/classify.js';
 import { logOffset, logSince } from '../causes/log-tail.js';
+import type { GpuLocks } from '../gpu/gpu-locks.js';
+import type { GpuMonitor } from '../gpu/gpu-monitor.js';
+import { restartThroughGate, usesReleaseGate } from '../gpu/gpu-restart.js';
 import type { Clock } from './clock.js';
-import { initialState, machineSettings, nextRetryAt, type ActionResult, type Effect, type Input, type MachineSettings, type MachineState } from './machine.js';
-import { transition } from './transitions.js';
+import { initialState, machineSettings, nextRetryAt, type ActionResult, type Diagnosis, type Effect, type Input, type MachineSettings, type MachineState } from './machine.js';
+import { transition, waitField } from './transitions.js';
 
 const LATENCY_HISTORY = 60;
 /** Node runs a timer longer than 2^31-1 ms after 1 ms: longer waits are cut to this (≈ 24.8 days). */
@@ -30,6 +33,10 @@ export interface RunnerDeps {
   restartGate?(): Promise<void>;
   /** The service's own log, read to classify a failure (default: none). */
   logFileOf?(svc: ResolvedService): string | null;
+  /** GPU telemetry, for the release gate of a GPU service's restart (CONTRACT §11). */
+  gpu?: GpuMonitor;
+  /** One load per GPU: shared by every runner of a monitor. */
+  gpuLocks?: GpuLocks;
 }
 
 /**
@@ -55,6 +62,12 @@ export class ServiceRunner {
   private readonly outbox: ServiceStatusEvent[] = [];
   private busy = false;
   private adoption: InflightRestart | null = null;
+  /** Waiting in line for the GPU: aborted when the restart is no longer wanted. */
+  private lockWait: AbortController | null = null;
+  /** What the release gate learnt on the last restart (another process holds VRAM): it explains a failure after. */
+  private gateHint: Diagnosis | undefined;
+  /** Healthy, and its GPU processes were looked at since. */
+  private gpuNoted = false;
 
   constructor(
     runtime: ServiceRuntime,
@@ -139,6 +152,7 @@ export class ServiceRunner {
       lastFailure: s.lastFailure && { reason: s.lastFailure.reason, output: s.lastFailure.output, at: iso(s.lastFailure.at), cause: s.lastFailure.cause },
       monitorOnly: this.settings.monitorOnly,
       recentLatencies: [...this.latencies],
+      ...waitField(s),
     };
   }
 
@@ -167,7 +181,34 @@ export class ServiceRunner {
       return reply;
     } finally {
       this.busy = false;
+      this.syncGpuLock();
     }
+  }
+
+  /**
+   * One load per GPU (CONTRACT §11): the GPU stays this service's from its restart until it is
+   * healthy or the attempt ends; a service found loading takes it if free, so others wait for it.
+   */
+  private syncGpuLock(): void {
+    this.noteGpuProcesses();
+    const locks = this.deps.gpuLocks;
+    if (!locks) return;
+    const kind = this.state.phase.kind;
+    if (kind !== 'restarting') this.lockWait?.abort();
+    if (kind === 'restarting' || kind === 'readiness') return;
+    const gpu = this.runtime.svc.gpu;
+    if (kind === 'starting' && gpu) locks.tryAcquire(gpu.index, this.name);
+    else locks.release(this.name);
+  }
+
+  /**
+   * Once a GPU service is healthy, have its GPU processes looked at: should it die, nvidia-smi may
+   * list them (their memory held) after they left /proc, and the release gate still knows them.
+   */
+  private noteGpuProcesses(): void {
+    const healthy = this.state.status === 'healthy';
+    if (healthy && !this.gpuNoted && this.runtime.svc.gpu && this.deps.gpu?.available) void this.deps.gpu.snapshot().catch(() => undefined);
+    this.gpuNoted = healthy;
   }
 
   /** Queued inputs first, then events, in order: an event leaves after every effect before it has started. */
@@ -258,26 +299,61 @@ export class ServiceRunner {
     this.adoption = null;
     const abort = new AbortController();
     this.restartAbort = abort;
+    this.gateHint = undefined;
     this.restartDone = (async () => {
       let result: RestartResult;
       try {
         await this.deps.restartGate?.();
-        // The settings and the strategy as they are once the gate opens, not as they were.
+        await this.waitForGpu(abort.signal);
+        // The settings and the strategy as they are once the gates open, not as they were.
         const { svc, manager } = this.runtime;
         this.logFrom = await logOffset(this.logFile());
         if (abort.signal.aborted) result = aborted();
         // Paused, made monitor only or removed while it waited for a previous restart to end (§9.4).
         else if (this.state.phase.kind !== 'restarting' || (this.settings.monitorOnly && !adoption)) result = notRun();
         else if (adoption && manager.adopt) result = await manager.adopt(svc, adoption, abort.signal);
-        else result = await manager.restart(svc, abort.signal, { manual });
+        else if (this.deps.gpu && usesReleaseGate(svc, manager)) {
+          const progress = (message: string, announce: boolean, remainingMs?: number | null) =>
+            this.dispatch({ type: 'progress', message, announce, ...(remainingMs === undefined ? {} : { waitUntil: remainingMs === null ? null : this.deps.clock.now() + remainingMs }) });
+          const gated = await restartThroughGate(svc, manager, this.deps.gpu, abort.signal, progress);
+          result = gated.result;
+          this.gateHint = gated.hint;
+        } else result = await manager.restart(svc, abort.signal, { manual });
       } catch (err) {
         result = { ok: false, reason: errorText(err), output: '', exitCode: null, signal: null, timedOut: false };
       }
-      const diagnosis = result.ok ? undefined : classify({ kind: 'restart', ...result, logTail: await logSince(this.logFile(), this.logFrom) });
+      const diagnosis = result.ok ? undefined : this.withGateHint(classify({ kind: 'restart', ...result, logTail: await logSince(this.logFile(), this.logFrom) }));
       this.restartAbort = null;
       this.restartDone = null;
       this.dispatch({ type: 'restarted', result, diagnosis });
     })();
+  }
+
+  /** Take this service's GPU, waiting in line while another service on it loads (said on the card). */
+  private async waitForGpu(signal: AbortSignal): Promise<void> {
+    const locks = this.deps.gpuLocks;
+    const gpu = this.runtime.svc.gpu;
+    if (!locks || !gpu || signal.aborted || this.state.phase.kind !== 'restarting') return;
+    const wait = new AbortController();
+    this.lockWait = wait;
+    const onAbort = () => wait.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await locks.acquire(gpu.index, this.name, (holder) => this.dispatch({ type: 'progress', message: `Waiting for ${holder} to finish loading on GPU ${gpu.index}`, announce: true }), wait.signal);
+    } catch {
+      // No longer wanted (stopped, paused, aborted): the checks after this say so.
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.lockWait = null;
+    }
+  }
+
+  /** A dead process holding the GPU explains any failure; memory another process holds explains a vague one. */
+  private withGateHint(d: Diagnosis): Diagnosis {
+    const hint = this.gateHint;
+    if (!hint) return d;
+    if (hint.cause === 'gpu_zombie' || d.cause === 'exit' || d.cause === 'not_ready' || d.cause === 'timeout') return hint;
+    return d;
   }
 
   /** Readiness ran out: what the service's log says since the restart began tells why (§12). */
@@ -285,7 +361,7 @@ export class ServiceRunner {
     this.diagnoseDone = (async () => {
       const logTail = await logSince(this.logFile(), this.logFrom);
       this.diagnoseDone = null;
-      this.dispatch({ type: 'diagnosed', diagnosis: classify({ kind: 'not_ready', reason, output, exitCode: null, timedOut: false, logTail }) });
+      this.dispatch({ type: 'diagnosed', diagnosis: this.withGateHint(classify({ kind: 'not_ready', reason, output, exitCode: null, timedOut: false, logTail })) });
     })();
   }
 

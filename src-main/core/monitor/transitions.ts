@@ -6,6 +6,7 @@ import {
   CRASH_LOOP_CAP_MS,
   PROBE_GAP_MS,
   nextRetryAt,
+  waitUntil,
   type ActionResult,
   type Diagnosis,
   type Effect,
@@ -68,7 +69,14 @@ function apply(c: Ctx, input: Input): void {
     case 'probed':
       return onProbed(c, input.result);
     case 'restarted':
+      if (s.phase.kind === 'restarting') s.phase = { kind: 'restarting' }; // the gate's wait, if any, is over
       return onRestarted(c, input.result, input.diagnosis);
+    case 'progress':
+      if (s.phase.kind !== 'restarting') return;
+      if (input.waitUntil !== undefined) s.phase = input.waitUntil === null ? { kind: 'restarting' } : { kind: 'restarting', waitUntil: input.waitUntil };
+      if (input.announce) setStatus(c, 'restarting', input.message, { force: true });
+      else setMessage(c, input.message);
+      return;
     case 'diagnosed':
       if (s.phase.kind === 'readiness' && s.phase.diagnosing) attemptFailed(c, notReadyReason(c, s.phase.last), s.phase.output, input.diagnosis);
       return;
@@ -280,7 +288,7 @@ function attemptFailed(c: Ctx, reason: string, output: string, diagnosis: Diagno
 function giveUp(c: Ctx, cause: FailureCause = c.s.lastFailure?.cause ?? 'not_ready', permanent = false): void {
   const retry = c.cfg.failedRetryInterval;
   setPhase(c, { kind: 'failed', at: c.now, retryAt: retry > 0 && !permanent ? c.now + ms(retry) : null, cause, permanent });
-  const message = permanent ? `Not retried: ${CAUSE_TEXT[cause].title.toLowerCase()} (restarting cannot fix it)` : 'Max retries exceeded';
+  const message = permanent ? `Not retried: ${lowerFirst(CAUSE_TEXT[cause].title)} (restarting cannot fix it)` : 'Max retries exceeded';
   setStatus(c, 'failed', message, { cause });
 }
 
@@ -500,6 +508,7 @@ function setStatus(
     previous,
     ...(opts.failure ? { reason: opts.failure.reason, output: opts.failure.output, cause: opts.failure.cause } : {}),
     ...(opts.cause ? { cause: opts.cause } : {}),
+    ...waitField(s),
   };
   c.fx.push({ type: 'emit', event });
 }
@@ -578,4 +587,15 @@ function wakeTime(s: MachineState): number | null {
 
 function isoOrNull(t: number | null): string | null {
   return t === null ? null : new Date(t).toISOString();
+}
+
+/** `waitUntil` on an event or the API, only while a restart waits at the release gate. */
+export function waitField(s: MachineState): { waitUntil?: string } {
+  const at = waitUntil(s);
+  return at === null ? {} : { waitUntil: new Date(at).toISOString() };
+}
+
+/** "The model file…" → "the model file…", but "GPU memory…" stays (an acronym keeps its case). */
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
 }

@@ -19,6 +19,20 @@ export class StopIntents {
   private readonly stopped = new Set<string>();
   private readonly killedAt = new Map<string, number>();
   private readonly lastApplied = new Map<string, bigint>();
+  /** Per container, the spans of Warden's own restarts (ms): what Docker logs in them is ours, not a stop. */
+  private readonly own = new Map<string, { from: number; until: number }>();
+
+  /**
+   * Warden itself restarted (or stopped and started) this container from `from` to `until`: the
+   * kill, die and stop Docker logs for it in that span are Warden's, whenever they arrive — the
+   * live stream and the daemon's history can deliver them after the restart returned, and under
+   * load after the first look at the new instance.
+   */
+  markOwn(container: string, from: number, until: number): void {
+    this.own.set(container, { from, until });
+    this.stopped.delete(container);
+    this.killedAt.delete(container);
+  }
 
   record(event: ContainerEvent): void {
     const c = event.container;
@@ -28,6 +42,8 @@ export class StopIntents {
       if (last !== undefined && at <= last) return; // seen already, or older than what we know
       this.lastApplied.set(c, at);
     }
+    const own = this.own.get(c);
+    if (own && event.time >= own.from && event.time <= own.until && event.kind !== 'start' && event.kind !== 'restart') return;
     switch (event.kind) {
       case 'kill':
         if (event.signal === undefined || !NOT_A_STOP.has(event.signal)) this.killedAt.set(c, event.time);

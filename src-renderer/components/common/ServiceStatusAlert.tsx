@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { ServiceState } from '../../../src-shared/protocol.js';
 import { severityOf } from '../../../src-shared/status.js';
-import { retryCountdown, statusIcon, statusLabel } from '../../format.js';
+import { retryCountdown, statusIcon, statusLabel, waitCountdown } from '../../format.js';
 import { useNow } from '../../hooks/useNow.js';
 import { episodeKey, trackEpisodes, type EpisodeTracker } from '../../state/alert-episodes.js';
 import { isProblem } from '../../state/service-reducer.js';
@@ -36,7 +36,8 @@ export function ServiceStatusAlert({ states }: ServiceStatusAlertProps) {
 
   const problems = Object.values(states).filter((s) => isProblem(s.status));
   const visible = problems.some((s) => !dismissed.has(episodeKey(s.service, tracker)));
-  const ticking = visible && problems.some((s) => s.nextRetryAt !== null);
+  // A second-by-second clock only while a countdown (retry or GPU release wait) is on screen.
+  const ticking = visible && problems.some((s) => s.nextRetryAt !== null || s.waitUntil !== undefined);
   const now = useNow(1000, ticking);
   if (!visible) return null;
 
@@ -54,7 +55,7 @@ export function ServiceStatusAlert({ states }: ServiceStatusAlertProps) {
         <ul className="alert__list">
           {problems.map((s) => {
             const attempt = attemptText(s);
-            const countdown = retryCountdown(s.nextRetryAt, now);
+            const countdown = [retryCountdown(s.nextRetryAt, now), waitCountdown(s.waitUntil ?? null, now)].filter(Boolean).join(' · ');
             return (
               <li key={s.service} data-service={s.service}>
                 <span className={`badge badge--${severityOf(s.status)}`}>

@@ -1,8 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { ServiceState } from '../../../src-shared/protocol.js';
 import type { ApiClient } from '../../api/client.js';
 import { useNow } from '../../hooks/useNow.js';
 import { usePolling } from '../../hooks/usePolling.js';
+import { vramByService, type GpuState } from '../../state/gpu-reducer.js';
+import { GpuStrip } from './GpuStrip.js';
 import { ServiceCard } from './ServiceCard.js';
 
 /** /api/status is polled this often: the WebSocket carries status changes, not every probe's latency. */
@@ -16,13 +18,17 @@ export interface DashboardProps {
   states: Record<string, ServiceState>;
   revision: number;
   mergeStatus(services: unknown[]): void;
+  /** GPU telemetry from the WebSocket; absent or without a usable GPU: no GPU parts. */
+  gpu?: GpuState;
 }
 
 /** A card per service (design a2v.10), kept fresh by the WebSocket plus a 10 s poll. */
-export function Dashboard({ api, states, revision, mergeStatus }: DashboardProps) {
+export function Dashboard({ api, states, revision, mergeStatus, gpu }: DashboardProps) {
   const [demo, setDemo] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const now = useNow(5000);
+  const snapshot = gpu?.snapshot ?? null;
+  const vram = useMemo(() => vramByService(snapshot), [snapshot]);
 
   const refresh = () => {
     api.status().then(
@@ -54,12 +60,13 @@ export function Dashboard({ api, states, revision, mergeStatus }: DashboardProps
           {problem}
         </p>
       )}
+      {gpu && <GpuStrip gpu={gpu} />}
       {list.length === 0 ? (
         <p className="empty">Waiting for the first status from Warden…</p>
       ) : (
         <div className="cards">
           {list.map((s) => (
-            <ServiceCard key={s.service} state={s} api={api} now={now} demo={demo} />
+            <ServiceCard key={s.service} state={s} api={api} now={now} demo={demo} vram={vram[s.service]} />
           ))}
         </div>
       )}

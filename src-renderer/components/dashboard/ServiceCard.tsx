@@ -3,8 +3,9 @@ import { CAUSE_TEXT } from '../../../src-shared/causes.js';
 import type { ServiceAction, ServiceState } from '../../../src-shared/protocol.js';
 import { severityOf } from '../../../src-shared/status.js';
 import type { ApiClient } from '../../api/client.js';
-import { formatLatency, relativeTime, statusIcon, statusLabel } from '../../format.js';
+import { formatGiB, formatLatency, relativeTime, statusIcon, statusLabel } from '../../format.js';
 import { usePolling } from '../../hooks/usePolling.js';
+import type { VramShare } from '../../state/gpu-reducer.js';
 import { Sparkline } from './Sparkline.js';
 import { UptimeBar } from './UptimeBar.js';
 
@@ -19,6 +20,8 @@ export interface ServiceCardProps {
   now: number;
   /** `warden serve --demo`: show "Simulate crash". */
   demo?: boolean;
+  /** What the latest GPU sample attributes to this service, per GPU; absent: nothing. */
+  vram?: VramShare[];
 }
 
 type Feedback = { kind: 'ok' | 'error'; text: string } | null;
@@ -30,8 +33,13 @@ const DONE: Record<ServiceAction, string> = {
   reset: 'Attempt counter reset',
 };
 
+/** "VRAM 17.1 GiB on GPU 0" (and ", 2.0 GiB on GPU 1" for a service spread over several). */
+export function vramText(shares: VramShare[]): string {
+  return `VRAM ${shares.map((v) => `${v.usedMiB === null ? '—' : `${formatGiB(v.usedMiB)} GiB`} on GPU ${v.gpu}`).join(', ')}`;
+}
+
 /** One service on the dashboard (design a2v.10): status, timing, uptime, last failure, actions. */
-export function ServiceCard({ state: s, api, now, demo = false }: ServiceCardProps) {
+export function ServiceCard({ state: s, api, now, demo = false, vram }: ServiceCardProps) {
   const [uptime, setUptime] = useState<{ ratio: number | null; buckets: (number | null)[] } | null>(null);
   const [busy, setBusy] = useState(false);
   const [feedback, setFeedback] = useState<Feedback>(null);
@@ -80,6 +88,11 @@ export function ServiceCard({ state: s, api, now, demo = false }: ServiceCardPro
         </span>
       </header>
       <p className="card__message">{s.message || '\u00a0'}</p>
+      {vram && vram.length > 0 && (
+        <p className="card__vram" data-testid="vram">
+          {vramText(vram)}
+        </p>
+      )}
       <dl className="card__facts">
         <div>
           <dt>Since</dt>

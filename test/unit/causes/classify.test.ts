@@ -20,6 +20,9 @@ describe('classify: the lines the real servers print (CONTRACT §12)', () => {
     ['gpu_lost', 'NVRM: Xid (PCI:0000:01:00): 79, pid=1234, GPU has fallen off the bus.'],
     ['gpu_lost', 'CUDA error: CUDA_ERROR_UNKNOWN'],
     ['gpu_lost', 'RuntimeError: No CUDA GPUs are available (no CUDA-capable device is detected)'],
+    // the ai/ scripts' release gate
+    ['gpu_zombie', 'start_nemotron.sh: error: GPU memory held by a dead process (pid 4242): a driver reset or reboot may be needed'],
+    ['vram_busy', 'start_nemotron.sh: GPU 0 memory is still held by pid 4242 (python3): starting anyway'],
   ])('%s: %s', (cause, line) => {
     expect(classify(facts({ output: `starting\n${line}\nexiting\n` }))).toEqual({ cause, line });
   });
@@ -30,6 +33,14 @@ describe('classify: the lines the real servers print (CONTRACT §12)', () => {
       cause: 'cuda_oom',
       line: 'llama_model_load: error loading model: failed to fit params to free device memory',
     });
+  });
+
+  it('the gate\u2019s verdicts: a dead holder wins over the exit 2 it ends with; memory held by another process yields to an OOM it caused', () => {
+    const zombie = 'start_nemotron.sh: error: GPU memory held by a dead process (pid 4242): a driver reset or reboot may be needed';
+    expect(classify(facts({ exitCode: 2, output: `ggml_cuda_host_malloc: cudaMalloc failed: out of memory\n${zombie}\n` }))).toEqual({ cause: 'gpu_zombie', line: zombie });
+    const busy = 'GPU 0 memory is still held by pid 4242 (python3): starting anyway';
+    expect(classify(facts({ output: `${busy}\ncudaMalloc failed: out of memory\n` }))).toMatchObject({ cause: 'cuda_oom' });
+    expect(classify(facts({ kind: 'not_ready', exitCode: null, logTail: `${busy}\nloading\n` }))).toEqual({ cause: 'vram_busy', line: busy });
   });
 
   it('a lost GPU wins over the OOM it causes; the last line is quoted', () => {

@@ -221,3 +221,76 @@ describe('tooltip wording', () => {
     );
   });
 });
+
+describe('GPU memory in the tooltip (CONTRACT §11)', () => {
+  const st = (service: string, status: ServiceState['status']) => ({ service, status }) as ServiceState;
+  const g = (index: number, memoryUsedMiB: number | null, memoryTotalMiB: number | null) => ({ index, memoryUsedMiB, memoryTotalMiB });
+
+  it('appends "GPU n: used / total GiB" per GPU, skipping one whose memory is not reported', () => {
+    const gpu = { available: true, gpus: [g(0, 18636, 24564), g(1, 512, 12288), g(2, null, 8192), g(3, 100, null)] };
+    expect(trayTooltip([st('redis', 'healthy')], gpu)).toBe('Warden — 1 service healthy\nGPU 0: 18.2 / 24.0 GiB\nGPU 1: 0.5 / 12.0 GiB');
+  });
+
+  it('adds nothing without a usable GPU', () => {
+    expect(trayTooltip([st('redis', 'healthy')], { available: false, gpus: [g(0, 18636, 24564)] })).toBe('Warden — 1 service healthy');
+    expect(trayTooltip([st('redis', 'healthy')], undefined)).toBe('Warden — 1 service healthy');
+  });
+});
+
+/** A stand-in for the core's GpuMonitor: what the tray uses of it (onSample, latest). */
+class FakeGpu {
+  readonly listeners = new Set<() => void>();
+  sample: { available: boolean; gpus: { index: number; memoryUsedMiB: number | null; memoryTotalMiB: number | null }[] } = { available: false, gpus: [] };
+  onSample(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  latest() {
+    return this.sample;
+  }
+  emit(sample: FakeGpu['sample']): void {
+    this.sample = sample;
+    for (const l of this.listeners) l();
+  }
+}
+
+describe('the tray follows the GPU telemetry', () => {
+  let gpu: FakeGpu;
+  let gpuTray: WardenTray;
+  beforeEach(() => {
+    resetFakeElectron();
+    gpu = new FakeGpu();
+    gpuTray = new WardenTray({ monitor: h.monitor, gpu, iconsDir: ICONS, actions: { openDashboard() {}, openSettings() {}, isStartAtLogin: () => false, setStartAtLogin() {}, quit() {} } });
+  });
+  afterEach(() => gpuTray.dispose());
+
+  it('each sample updates the tooltip at once, without rebuilding the menu; an unchanged one sets nothing', async () => {
+    await allHealthy();
+    expect(fake().tooltips.at(-1)).toBe('Warden — all 3 services healthy');
+    const menus = fake().menus.length;
+    const tooltips = fake().tooltips.length;
+    gpu.emit({ available: true, gpus: [{ index: 0, memoryUsedMiB: 18636, memoryTotalMiB: 24564 }] });
+    expect(fake().tooltips.at(-1)).toBe('Warden — all 3 services healthy\nGPU 0: 18.2 / 24.0 GiB');
+    expect(fake().tooltips).toHaveLength(tooltips + 1);
+    gpu.emit({ available: true, gpus: [{ index: 0, memoryUsedMiB: 18636, memoryTotalMiB: 24564 }] });
+    expect(fake().tooltips).toHaveLength(tooltips + 1);
+    expect(fake().menus).toHaveLength(menus);
+    // The GPU went away (driver error): its line goes too.
+    gpu.emit({ available: false, gpus: [] });
+    expect(fake().tooltips.at(-1)).toBe('Warden — all 3 services healthy');
+  });
+
+  it('a status change keeps the GPU line', async () => {
+    gpu.emit({ available: true, gpus: [{ index: 0, memoryUsedMiB: 1024, memoryTotalMiB: 24564 }] });
+    await allHealthy();
+    h.monitor.act('redis', 'pause');
+    await h.advance(100);
+    expect(fake().tooltips.at(-1)).toBe('Warden — redis paused\nGPU 0: 1.0 / 24.0 GiB');
+  });
+
+  it('dispose stops listening to the GPU', () => {
+    expect(gpu.listeners.size).toBe(1);
+    gpuTray.dispose();
+    expect(gpu.listeners.size).toBe(0);
+  });
+});

@@ -675,3 +675,87 @@ describe('failure causes and their policy (CONTRACT §12)', () => {
     expect(h.events.at(-1)).toMatchObject({ status: 'failed', cause: 'cuda_oom', message: 'Max retries exceeded' });
   });
 });
+
+describe('one load per GPU (CONTRACT §11)', () => {
+  const gpuSvc = (name: string, extra: Record<string, unknown> = {}) => ({ ...svc({ name }), gpu: { index: 0 }, ...extra });
+  /** Restarts that take `ms` and leave the service loading for `loadMs` before it answers. */
+  function slowLoads(name: string, ms: number, loadMs: number) {
+    h.manager.onRestart.set(name, async (_svc, signal) => {
+      // Like a real restart, an abort (stop) ends it at once: the fake clock may not run on.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      const upAt = Date.now() + loadMs;
+      h.manager.set(name, () => (Date.now() >= upAt ? 'up' : 'loading'));
+      return { ok: true, output: 'started' };
+    });
+  }
+
+  it('the second GPU service waits until the first is healthy, says for whom, and then restarts', async () => {
+    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr'), svc({ name: 'redis' })] }));
+    for (const n of ['nemotron', 'rtdetr', 'redis']) {
+      h.manager.set(n, 'down');
+      slowLoads(n, 1000, 10_000);
+    }
+    h.monitor.start();
+    await h.advance(5000); // both GPU services are due now; nemotron was first
+    expect(h.monitor.state('rtdetr')).toMatchObject({ status: 'restarting', message: 'Waiting for nemotron to finish loading on GPU 0' });
+    expect(h.manager.restartTimes('nemotron')).toEqual([5000]);
+    expect(h.manager.restartTimes('redis')).toEqual([5000]); // not a GPU service: never waits
+    await h.advance(10_000); // nemotron still loading
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+    await h.advance(1000);
+    const healthy = h.events.find((e) => e.service === 'nemotron' && e.status === 'healthy')!;
+    expect(h.manager.restartTimes('rtdetr')).toEqual([healthy.at]);
+    expect(h.timeline('rtdetr')).toEqual(['0:unhealthy', '5000:restarting', '5000:restarting']); // the second: the wait, said
+    await h.advance(12_000);
+    expect(h.monitor.state('rtdetr')?.status).toBe('healthy');
+    expect(h.monitor.state('rtdetr')?.attempt).toBe(1); // the wait used no attempt
+  });
+
+  it('a service waiting for the GPU that is paused leaves the line and is not restarted', async () => {
+    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
+    for (const n of ['nemotron', 'rtdetr']) {
+      h.manager.set(n, 'down');
+      slowLoads(n, 1000, 10_000);
+    }
+    h.monitor.start();
+    await h.advance(5000);
+    expect(h.monitor.state('rtdetr')?.message).toBe('Waiting for nemotron to finish loading on GPU 0');
+    h.monitor.act('rtdetr', 'pause');
+    await h.advance(30_000);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+    expect(h.monitor.state('rtdetr')?.status).toBe('paused');
+    expect(h.monitor.state('nemotron')?.status).toBe('healthy');
+    h.monitor.act('rtdetr', 'resume'); // the GPU is free again: no wait
+    await h.advance(6000);
+    expect(h.manager.restartTimes('rtdetr')).toHaveLength(1);
+  });
+
+  it('a GPU service found loading (not restarted by Warden) holds its GPU: another waits for it', async () => {
+    h = harness(testConfig({ healthCheckInterval: 1, startupTimeout: 60, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
+    const upAt = 20_000;
+    h.manager.set('nemotron', () => (Date.now() >= upAt ? 'up' : 'loading'));
+    h.manager.set('rtdetr', 'down');
+    h.monitor.start();
+    await h.advance(10_000);
+    expect(h.monitor.state('nemotron')?.status).toBe('starting');
+    expect(h.monitor.state('rtdetr')?.message).toBe('Waiting for nemotron to finish loading on GPU 0');
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+    await h.advance(11_000);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([20_000]);
+  });
+
+  it('a restart that fails lets go of the GPU: the next in line goes on', async () => {
+    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
+    h.manager.set('nemotron', 'down');
+    h.manager.set('rtdetr', 'down');
+    h.manager.failRestarts('nemotron');
+    slowLoads('rtdetr', 0, 0);
+    h.monitor.start();
+    await h.advance(5000);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([5000]);
+    expect(h.monitor.state('nemotron')?.status).toBe('restart_failed');
+  });
+});

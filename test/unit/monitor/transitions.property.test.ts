@@ -21,7 +21,9 @@ type Command =
   | { kind: 'diagnosed'; cause: FailureCause }
   | { kind: 'action'; action: ServiceAction }
   | { kind: 'settings'; change: Partial<MachineSettings> }
-  | { kind: 'signal' };
+  | { kind: 'signal' }
+  /** Word from a restart in flight (the release gate's wait, the GPU's queue). */
+  | { kind: 'progress'; announce: boolean; wait: 'set' | 'clear' | 'keep' };
 
 const settingsChange: fc.Arbitrary<Partial<MachineSettings>> = fc.oneof(
   fc.record({ monitorOnly: fc.boolean() }),
@@ -37,7 +39,7 @@ const settingsChange: fc.Arbitrary<Partial<MachineSettings>> = fc.oneof(
 );
 
 /** Causes as the classifier gives them: mostly plain, sometimes one restarting cannot fix. */
-const cause = fc.constantFrom<FailureCause>('exit', 'exit', 'timeout', 'not_ready', 'cuda_oom', 'port_in_use', 'model_missing', 'config', 'gpu_lost');
+const cause = fc.constantFrom<FailureCause>('exit', 'exit', 'timeout', 'not_ready', 'cuda_oom', 'port_in_use', 'model_missing', 'config', 'gpu_lost', 'gpu_zombie', 'vram_busy');
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 120_000 })) }) },
@@ -47,6 +49,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('action' as const), action: fc.constantFrom<ServiceAction>('restart', 'pause', 'resume', 'reset') }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('settings' as const), change: settingsChange }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('signal' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('progress' as const), announce: fc.boolean(), wait: fc.constantFrom('set' as const, 'clear' as const, 'keep' as const) }) },
 );
 
 const initialSettings: fc.Arbitrary<MachineSettings> = fc.record({
@@ -162,6 +165,9 @@ class World {
         this.requested = true;
         this.signalSince = true;
         this.feed({ type: 'signal' });
+        return;
+      case 'progress':
+        this.feed({ type: 'progress', message: 'Waiting for GPU memory to be released', announce: cmd.announce, ...(cmd.wait === 'keep' ? {} : { waitUntil: cmd.wait === 'set' ? this.now + 30_000 : null }) });
         return;
     }
   }
@@ -313,6 +319,19 @@ class World {
     if (state.phase.kind === 'failed' && state.phase.permanent) expect(state.phase.retryAt).toBeNull();
     // A monitor-only service is never waiting to restart nor given up on.
     if (cfg.monitorOnly) expect(['backoff', 'failed']).not.toContain(state.phase.kind);
+    // Word from a restart in flight only changes the message (and the gate's countdown) while
+    // restarting: it starts nothing, and is said as an event only when asked to.
+    if (input.type === 'progress') {
+      expect(effects.filter((e) => e.type !== 'emit')).toEqual([]);
+      if (before.phase.kind !== 'restarting') expect(state).toEqual(before);
+      else {
+        expect(state.status).toBe(before.status);
+        expect(effects.length).toBe(input.announce ? 1 : 0);
+      }
+    }
+    // The gate's countdown shows only while the restart waits at the gate.
+    if (state.phase.kind === 'restarting' && state.phase.waitUntil !== undefined) expect(this.restarting).toBe(true);
+    for (const e of effects) if (e.type === 'emit' && e.event.waitUntil !== undefined) expect(e.event.status).toBe('restarting');
     // Stopped: nothing new starts.
     if (before.phase.kind === 'stopped') {
       expect(effects.filter((e) => e.type === 'probe' || e.type === 'restart' || e.type === 'emit')).toEqual([]);

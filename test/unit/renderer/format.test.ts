@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatRatio, uptimeLevel } from '../../../src-renderer/components/dashboard/UptimeBar.js';
 import { sparkPoints } from '../../../src-renderer/components/dashboard/Sparkline.js';
-import { formatLatency, relativeTime, retryCountdown, secondsUntil, statusIcon, statusLabel } from '../../../src-renderer/format.js';
+import { formatGiB, formatLatency, formatReading, memoryText, relativeTime, retryCountdown, secondsUntil, statusIcon, statusLabel, waitCountdown } from '../../../src-renderer/format.js';
 import { routeOf } from '../../../src-renderer/hooks/useHashRoute.js';
 import { pageTitle } from '../../../src-renderer/page-title.js';
 import { STATUSES } from '../../../src-shared/status.js';
@@ -39,6 +39,27 @@ describe('formatting', () => {
     expect(retryCountdown(at(600_000), T)).toBe('next retry in 10 min');
     expect(retryCountdown(null, T)).toBe('');
     expect(secondsUntil('garbage', T)).toBeNull();
+  });
+
+  it('the GPU release wait counts down to giving up (CONTRACT §11)', () => {
+    const at = (ms: number) => new Date(T + ms).toISOString();
+    expect(waitCountdown(at(25_000), T)).toBe('gives up waiting in 25 s');
+    expect(waitCountdown(at(24_100), T)).toBe('gives up waiting in 25 s');
+    expect(waitCountdown(at(-1000), T)).toBe('giving up waiting now');
+    expect(waitCountdown(at(300_000), T)).toBe('gives up waiting in 5 min');
+    expect(waitCountdown(null, T)).toBe('');
+    expect(waitCountdown('garbage', T)).toBe('');
+  });
+
+  it('GPU memory in GiB with one decimal, readings with their unit; "—" when not reported, not 0', () => {
+    expect(memoryText(18636, 24564)).toBe('18.2 / 24.0 GiB');
+    expect(memoryText(0, 24564)).toBe('0.0 / 24.0 GiB');
+    expect(memoryText(null, null)).toBe('— / — GiB');
+    expect(formatGiB(17510)).toBe('17.1');
+    expect(formatGiB(null)).toBe('—');
+    expect(formatReading(86.6, '%')).toBe('87 %');
+    expect(formatReading(0, '°C')).toBe('0 °C');
+    expect(formatReading(null, '%')).toBe('—');
   });
 
   it('latencies in ms below a second, else in seconds', () => {

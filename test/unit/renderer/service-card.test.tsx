@@ -110,6 +110,16 @@ describe('ServiceCard', () => {
     expect(paused.calls.map((c) => `${c.method} ${c.path}`)).toContain('POST /api/services/rtdetr/resume');
   });
 
+  it('shows the VRAM the latest GPU sample attributes to the service, per GPU ("—" when its size is not reported)', () => {
+    const f = fakeFetch({ 'GET /api/services/rtdetr/uptime': UPTIME });
+    const view = render(<ServiceCard state={state('rtdetr')} api={new ApiClient('tok', f.fetch)} now={NOW} vram={[{ gpu: 0, usedMiB: 17510 }]} />);
+    expect(screen.getByTestId('vram').textContent).toBe('VRAM 17.1 GiB on GPU 0');
+    view.rerender(<ServiceCard state={state('rtdetr')} api={new ApiClient('tok', f.fetch)} now={NOW} vram={[{ gpu: 0, usedMiB: 17510 }, { gpu: 1, usedMiB: null }]} />);
+    expect(screen.getByTestId('vram').textContent).toBe('VRAM 17.1 GiB on GPU 0, — on GPU 1');
+    view.rerender(<ServiceCard state={state('rtdetr')} api={new ApiClient('tok', f.fetch)} now={NOW} vram={[]} />);
+    expect(screen.queryByTestId('vram')).toBeNull();
+  });
+
   it('a monitor-only service cannot be restarted, and says so', () => {
     card(state('rtdetr', { monitorOnly: true }));
     expect((screen.getByRole('button', { name: 'Restart now' }) as HTMLButtonElement).disabled).toBe(true);

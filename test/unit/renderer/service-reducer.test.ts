@@ -121,10 +121,37 @@ describe('service reducer', () => {
     expect(hasProblem(byName(state('a'), state('b', { status: 'restarting' })))).toBe(true);
   });
 
-  it('recognises the three server message types only', () => {
+  it('keeps waitUntil (the GPU release wait) from a state, and only a string one', () => {
+    const until = '2025-12-26T02:30:25.000Z';
+    expect(normaliseState(state('a', { status: 'restarting', waitUntil: until }))?.waitUntil).toBe(until);
+    expect(normaliseState({ ...state('a'), waitUntil: 25 })).not.toHaveProperty('waitUntil');
+    expect(normaliseState(state('a'))).not.toHaveProperty('waitUntil');
+  });
+
+  it('an event sets waitUntil while the restart waits at the GPU gate; the next event without it clears it', () => {
+    const until = '2025-12-26T02:30:25.000Z';
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a')] });
+    const s1 = servicesReducer(s0, { type: 'event', event: event('a', { status: 'restarting', waitUntil: until }) });
+    expect(s1.services.a?.waitUntil).toBe(until);
+    const s2 = servicesReducer(s1, { type: 'event', event: event('a', { status: 'restarting', message: 'Attempting restart (attempt 1/3)' }) });
+    expect(s2.services.a).not.toHaveProperty('waitUntil');
+    // A service first met in an event, already waiting.
+    expect(applyEvent(undefined, event('b', { status: 'restarting', waitUntil: until }))?.waitUntil).toBe(until);
+  });
+
+  it('an older poll does not bring back or drop a wait the events reported', () => {
+    const until = '2025-12-26T02:30:25.000Z';
+    const s0 = servicesReducer(initialServicesState, { type: 'event', event: event('a', { status: 'restarting', waitUntil: until }) });
+    const polled = servicesReducer(s0, { type: 'poll', services: [state('a', { timestamp: '2025-12-26T02:00:00.000Z' })] });
+    expect(polled.services.a?.waitUntil).toBe(until);
+  });
+
+  it('recognises the server message types only', () => {
     expect(messageType({ type: 'snapshot' })).toBe('snapshot');
     expect(messageType({ type: 'service_status' })).toBe('service_status');
     expect(messageType({ type: 'heartbeat' })).toBe('heartbeat');
+    expect(messageType({ type: 'config' })).toBe('config');
+    expect(messageType({ type: 'gpu' })).toBe('gpu');
     expect(messageType({ type: 'other' })).toBeNull();
     expect(messageType('heartbeat')).toBeNull();
   });

@@ -71,6 +71,16 @@ describe('ServiceStatusAlert', () => {
     expect(timer()).toContain('retrying now');
   });
 
+  it('counts down the GPU release wait every second, beside a retry countdown when both are set', () => {
+    const { update } = show(state('a', { status: 'restarting', message: 'Waiting for GPU memory to be released (4096 of 18000 MiB free)', waitUntil: new Date(NOW + 3000).toISOString() }));
+    const timer = () => screen.getByRole('timer').textContent;
+    expect(timer()).toContain('gives up waiting in 3 s');
+    act(() => vi.advanceTimersByTime(3000));
+    expect(timer()).toContain('giving up waiting now');
+    update(state('a', { status: 'restarting', nextRetryAt: new Date(NOW + 10_000).toISOString(), waitUntil: new Date(NOW + 20_000).toISOString() }));
+    expect(timer()).toContain('next retry in 7 s · gives up waiting in 17 s');
+  });
+
   it('dismisses itself when every service has recovered', () => {
     const { update } = show(state('a', { status: 'failed' }));
     expect(banner()).not.toBeNull();

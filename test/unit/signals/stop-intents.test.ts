@@ -63,4 +63,20 @@ describe('StopIntents: events from the stream and from catch-up reads, in any or
     intents.record({ ...event('kill', 0), signal: '15' });
     expect(intents.stoppedOnPurpose('rtdetr', 5)).toBe(true);
   });
+
+  it("Warden's own restart is never a stop, however late its kill, die and stop arrive; a stop after it still is", () => {
+    const intents = new StopIntents();
+    intents.record(event('kill', 1_000)); // the live stream delivered the restart's kill first
+    intents.markOwn('rtdetr', 1_000, 1_500); // then the restart returned
+    expect(intents.stoppedOnPurpose('rtdetr', 1_501)).toBe(false);
+    // The rest arrives after the first look at the new instance (a loaded machine), in any order.
+    for (const e of [event('stop', 1_200), event('die', 1_100), event('start', 1_400), event('restart', 1_450)]) intents.record(e);
+    expect(intents.stoppedOnPurpose('rtdetr', 1_600)).toBe(false);
+    // Someone stops it afterwards: that is theirs.
+    for (const e of [event('kill', 5_000), event('die', 5_010), event('stop', 5_020)]) intents.record(e);
+    expect(intents.stoppedOnPurpose('rtdetr', 5_030)).toBe(true);
+    // Another container is not affected by this one's window.
+    for (const e of [event('kill', 1_100, 'other'), event('die', 1_101, 'other')]) intents.record(e);
+    expect(intents.stoppedOnPurpose('other', 1_200)).toBe(true);
+  });
 });
