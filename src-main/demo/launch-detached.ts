@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import { freeMiBFromState } from './demo-gpu.js';
 
 /** Is something accepting connections on 127.0.0.1:port? */
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -34,6 +35,8 @@ export interface LaunchOptions {
   pidfile: string;
   log: string;
   timeoutMs?: number;
+  /** A model on the demo's simulated GPU: it needs this much free, or it fails as PyTorch does. */
+  needsVram?: { mib: number; stateFile: string };
 }
 
 /**
@@ -43,6 +46,13 @@ export interface LaunchOptions {
  */
 export async function launchDetached(opts: LaunchOptions): Promise<{ ok: boolean; pid: number; message: string }> {
   killFromPidfile(opts.pidfile);
+  const free = opts.needsVram ? freeMiBFromState(opts.needsVram.stateFile) : null;
+  if (opts.needsVram && free !== null && free < opts.needsVram.mib) {
+    const gib = (mib: number) => (mib / 1024).toFixed(2);
+    const message = `torch.OutOfMemoryError: CUDA out of memory. Tried to allocate ${gib(opts.needsVram.mib)} GiB (GPU 0; ${gib(free)} GiB free)`;
+    fs.appendFileSync(opts.log, `${message}\n`);
+    return { ok: false, pid: 0, message };
+  }
   const out = fs.openSync(opts.log, 'a');
   const [cmd, ...args] = opts.argv;
   const child = spawn(cmd!, args, { detached: true, stdio: ['ignore', out, out] });
@@ -68,11 +78,12 @@ export async function launchDetached(opts: LaunchOptions): Promise<{ ok: boolean
 async function cli(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { port: { type: 'string' }, pidfile: { type: 'string' }, log: { type: 'string' } },
+    options: { port: { type: 'string' }, pidfile: { type: 'string' }, log: { type: 'string' }, 'needs-vram': { type: 'string' }, 'gpu-state': { type: 'string' } },
   });
-  const result = await launchDetached({ argv: positionals, port: Number(values.port), pidfile: values.pidfile!, log: values.log! });
+  const needsVram = values['needs-vram'] && values['gpu-state'] ? { mib: Number(values['needs-vram']), stateFile: values['gpu-state'] } : undefined;
+  const result = await launchDetached({ argv: positionals, port: Number(values.port), pidfile: values.pidfile!, log: values.log!, needsVram });
   process.stdout.write(`${result.message}\n`);
-  if (!result.ok) process.stdout.write(fs.readFileSync(values.log!, 'utf8').slice(-2000));
+  if (!result.ok && result.pid !== 0) process.stdout.write(fs.readFileSync(values.log!, 'utf8').slice(-2000));
   process.exit(result.ok ? 0 : 1);
 }
 

@@ -46,6 +46,11 @@ export class ApiClient {
     return this.request<{ ok?: boolean; message?: string; error?: string }>('POST', `/api/demo/${encodeURIComponent(service)}/crash`);
   }
 
+  /** Demo: a GPU stand-in dies of CUDA out of memory. */
+  oom(service: string) {
+    return this.request<{ ok?: boolean; message?: string; error?: string }>('POST', `/api/demo/${encodeURIComponent(service)}/oom`);
+  }
+
   settings() {
     return this.request<Record<string, unknown>>('GET', '/api/settings');
   }

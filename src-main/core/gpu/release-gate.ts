@@ -56,7 +56,9 @@ export async function releaseGate(o: GateOptions): Promise<GateResult> {
     }
     if (Date.now() - started >= o.releaseTimeoutMs) {
       for (const a of lingering) if (!(await pidAlive(a.pid))) return { outcome: 'zombie', pid: a.pid };
-      const other = (apps ?? []).find((a) => !o.held.pids.includes(a.pid)) ?? lingering[0] ?? null;
+      // Name the likeliest culprit: the other process holding the most memory.
+      const others = (apps ?? []).filter((a) => !o.held.pids.includes(a.pid)).sort((a, b) => (b.usedMiB ?? 0) - (a.usedMiB ?? 0));
+      const other = others[0] ?? lingering[0] ?? null;
       return { outcome: 'busy', pid: other?.pid ?? null, process: other ? await processName(other.pid) : null };
     }
     await new Promise<void>((resolve) => {

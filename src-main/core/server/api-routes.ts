@@ -18,6 +18,8 @@ export const MAX_UPTIME_HOURS = 720;
 export interface DemoHook {
   /** Kill the named stand-in service; false when there is none by that name. */
   crash(name: string): Promise<boolean>;
+  /** A GPU stand-in dies of CUDA out of memory (the simulated GPU fills up); false when there is no such GPU service. */
+  oom?(name: string): Promise<boolean>;
 }
 
 /** What the API handlers work on. */
@@ -161,6 +163,17 @@ export function apiRoutes(ctx: ApiContext): Route[] {
         else sendError(res, 404, `no demo service "${name}"`);
       },
     });
+    const oom = demo.oom?.bind(demo);
+    if (oom) {
+      routes.push({
+        method: 'POST',
+        pattern: /^\/api\/demo\/([^/]+)\/oom$/,
+        handler: async (_req, res, [name = '']) => {
+          if (await oom(name)) sendJson(res, 202, { ok: true, message: `${name} ran out of GPU memory` });
+          else sendError(res, 404, `no demo GPU service "${name}"`);
+        },
+      });
+    }
   }
   return routes;
 }

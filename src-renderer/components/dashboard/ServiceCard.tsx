@@ -154,6 +154,11 @@ export function ServiceCard({ state: s, api, now, demo = false, vram }: ServiceC
             Simulate crash
           </button>
         )}
+        {demo && vram && vram.length > 0 && (
+          <button type="button" className="button button--danger" onClick={() => void run('Simulate CUDA OOM', () => api.oom(s.service), 'Out of GPU memory simulated')} disabled={busy}>
+            Simulate CUDA OOM
+          </button>
+        )}
       </div>
       <p className={`card__feedback${feedback?.kind === 'error' ? ' card__feedback--error' : ''}`} role="status">
         {feedback?.text}

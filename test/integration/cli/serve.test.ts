@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServiceState } from '../../../src-shared/protocol.js';
+import type { GpuSnapshot, ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import { main } from '../../../src-main/cli/main.js';
 import { silentLogger } from '../../../src-main/core/log/logger.js';
 import { captureIo } from '../../helpers/capture-io.js';
@@ -165,6 +165,38 @@ describe('warden serve', () => {
     expect(events.at(-1)).toMatchObject({ status: 'healthy', previous: 'restarting', message: 'Service restarted successfully' });
     // The user's config file never receives the demo's services.
     expect(JSON.parse(await fs.readFile(file, 'utf8')).services).toEqual([]);
+  });
+
+  it('--demo has a simulated GPU: a CUDA out-of-memory crash waits for VRAM, fails once with cuda_oom while another job holds it, then recovers', async () => {
+    const file = await writeConfig([]);
+    const { base, token } = await serveInProcess(['--config', file, '--demo']);
+    const auth = { authorization: `Bearer ${token}` };
+    await waitUntil(async () => (await status(base, token)).every((s) => s.status === 'healthy'), { timeoutMs: 40_000 });
+    const gpus = (await (await request(`${base}/api/gpus`, { headers: auth })).body.json()) as GpuSnapshot;
+    expect(gpus).toMatchObject({ available: true, gpus: [{ index: 0, name: 'NVIDIA GeForce RTX 4090 (simulated)', memoryTotalMiB: 24564 }] });
+    expect(gpus.gpus[0]?.processes.map((p) => p.service).sort()).toEqual(['nemotron', 'rtdetr']);
+    expect((await request(`${base}/api/demo/redis/oom`, { method: 'POST', headers: auth })).statusCode).toBe(404); // not a GPU service
+
+    const res = await request(`${base}/api/demo/nemotron/oom`, { method: 'POST', headers: auth });
+    expect(res.statusCode).toBe(202);
+    await res.body.dump();
+    const history = async () =>
+      ((await (await request(`${base}/api/services/nemotron/history`, { headers: auth })).body.json()) as { events: ServiceStatusEvent[] }).events;
+    const from = (await history()).length;
+    await waitUntil(async () => (await history()).slice(from).some((e) => e.status === 'healthy'), { timeoutMs: 60_000 });
+    const story = (await history()).slice(from).map((e) => `${e.status}${e.cause ? ` (${e.cause})` : ''}: ${e.message}`);
+    // Waits at the gate while the other job holds the memory, starts anyway, does not fit, waits again, fits.
+    expect(story).toEqual([
+      expect.stringMatching(/^unhealthy: /),
+      'restarting: Attempting restart (attempt 1/3)',
+      expect.stringMatching(/^restarting: Waiting for GPU memory to be released \(\d+ of 17100 MiB free\)$/),
+      expect.stringMatching(/^restarting: GPU 0 memory is still held by pid \d+ \(sleep\) after 6 s: starting anyway$/),
+      expect.stringMatching(/^restart_failed \(cuda_oom\): Restart attempt 1\/3 failed: .*CUDA out of memory/),
+      'restarting: Attempting restart (attempt 2/3)',
+      expect.stringMatching(/^restarting: Waiting for GPU memory to be released \(\d+ of 17100 MiB free\)$/),
+      expect.stringMatching(/^(starting|healthy): /),
+      ...(story.length === 9 ? [expect.stringMatching(/^healthy: /)] : []),
+    ]);
   });
 });
 

@@ -94,6 +94,12 @@ describe('the release gate', () => {
     await expect(g.result).resolves.toEqual({ outcome: 'busy', pid: process.pid, process: name });
   });
 
+  it('busy names the other process holding the most memory (the likeliest culprit)', async () => {
+    const g = gate(scriptedGpu([app(process.ppid, 500), app(process.pid, 20000)], 1000), { releaseTimeoutMs: 500 });
+    await vi.advanceTimersByTimeAsync(500);
+    await expect(g.result).resolves.toMatchObject({ outcome: 'busy', pid: process.pid });
+  });
+
   it('busy with nobody listed (memory used outside compute-apps): no pid to name', async () => {
     const g = gate(scriptedGpu([], 1000), { releaseTimeoutMs: 500 });
     await vi.advanceTimersByTimeAsync(500);

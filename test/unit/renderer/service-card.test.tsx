@@ -146,6 +146,17 @@ describe('ServiceCard', () => {
     expect(calls.some((c) => c.path === '/api/demo/rtdetr/crash')).toBe(true);
   });
 
+  it('"Simulate CUDA OOM" appears in demo mode on a card with VRAM only, and calls the demo API', async () => {
+    const f = fakeFetch({ 'GET /api/services/rtdetr/uptime': UPTIME, 'POST /api/demo/rtdetr/oom': { status: 202, body: { ok: true } } });
+    const api = new ApiClient('tok', f.fetch);
+    const view = render(<ServiceCard state={state('rtdetr')} api={api} now={NOW} demo />);
+    expect(screen.queryByRole('button', { name: 'Simulate CUDA OOM' })).toBeNull(); // not a GPU service
+    view.rerender(<ServiceCard state={state('rtdetr')} api={api} now={NOW} demo vram={[{ gpu: 0, usedMiB: 2600 }]} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Simulate CUDA OOM' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('Out of GPU memory simulated'));
+    expect(f.calls.some((c) => c.path === '/api/demo/rtdetr/oom')).toBe(true);
+  });
+
   it('refreshes the uptime bar every minute and keeps the last one when offline', async () => {
     vi.useFakeTimers();
     let n = 0;
