@@ -57,6 +57,8 @@ const serviceSchema = z.strictObject(
   logFile: z.string().min(1, { error: 'must not be empty (leave it out for none)' }).optional(),
   /** Docker: restart a container that was stopped on purpose (default: respect the stop). */
   restartWhenStopped: z.boolean().optional(),
+  /** Services this one needs (CONTRACT §14): while one is not healthy, this one's failures are theirs and it is not restarted. */
+  dependsOn: z.array(z.string({ error: 'must be a service name' }), { error: 'must be a list of service names' }).optional(),
   ...Object.fromEntries(Object.entries(timingShape).map(([k, v]) => [k, v.optional()])),
 } as {
   name: z.ZodString;
@@ -68,6 +70,7 @@ const serviceSchema = z.strictObject(
   logFile: z.ZodOptional<z.ZodString>;
   gpu: z.ZodOptional<z.ZodObject<{ index: z.ZodDefault<z.ZodNumber>; minFreeMiB: z.ZodDefault<z.ZodNumber> }, z.core.$strict>>;
   restartWhenStopped: z.ZodOptional<z.ZodBoolean>;
+  dependsOn: z.ZodOptional<z.ZodArray<z.ZodString>>;
   } & { [K in TimingKey]: z.ZodOptional<(typeof timingShape)[K]> },
   { error: 'must be an object with name, healthUrl and restartCmd' },
 );
@@ -160,6 +163,43 @@ function crossFieldIssues(raw: unknown): { path: (string | number)[]; message: s
     if (first !== undefined) issues.push({ path: ['services', i, 'name'], message: `duplicate name "${svc.name}" (also services[${first}])` });
     else seen.set(svc.name, i);
   });
+  issues.push(...dependencyIssues(cfg.services, seen));
+  return issues;
+}
+
+/** dependsOn (CONTRACT §14): every name is a service, not itself, and no chain of them comes back round. */
+function dependencyIssues(services: unknown[], index: ReadonlyMap<string, number>): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const deps = new Map<string, string[]>();
+  services.forEach((s: unknown, i) => {
+    const svc = (typeof s === 'object' && s !== null ? s : {}) as { name?: unknown; dependsOn?: unknown };
+    if (typeof svc.name !== 'string' || !Array.isArray(svc.dependsOn)) return;
+    const names = svc.dependsOn.filter((d): d is string => typeof d === 'string');
+    names.forEach((d, j) => {
+      if (d === svc.name) issues.push({ path: ['services', i, 'dependsOn', j], message: `"${d}" cannot depend on itself` });
+      else if (!index.has(d)) issues.push({ path: ['services', i, 'dependsOn', j], message: `unknown service "${d}"` });
+    });
+    if (index.get(svc.name) === i) deps.set(svc.name, names.filter((d) => d !== svc.name && index.has(d)));
+  });
+  // Each cycle once, named from the service listed first: "a → b → a".
+  const state = new Map<string, 'open' | 'done'>();
+  const reported = new Set<string>();
+  const visit = (name: string, path: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'open') {
+      const cycle = [...path.slice(path.indexOf(name)), name];
+      const key = [...cycle.slice(0, -1)].sort().join(' ');
+      if (!reported.has(key)) {
+        reported.add(key);
+        issues.push({ path: ['services', index.get(cycle[0]!)!, 'dependsOn'], message: `dependency cycle: ${cycle.join(' → ')}` });
+      }
+      return;
+    }
+    state.set(name, 'open');
+    for (const d of deps.get(name) ?? []) visit(d, [...path, name]);
+    state.set(name, 'done');
+  };
+  for (const name of deps.keys()) visit(name, []);
   return issues;
 }
 
@@ -171,7 +211,7 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 /** A service with every global default folded in: what the monitor and managers work from. */
 export type ResolvedService = Omit<ServiceConfig, TimingKey | 'container'> & {
   [K in TimingKey]: number;
-} & { container: string; restartWhenStopped: boolean; dockerStopTimeout: number };
+} & { container: string; restartWhenStopped: boolean; dockerStopTimeout: number; dependsOn: string[] };
 
 /** Fold the global timing defaults into one service. */
 export function resolveService(config: WardenConfig, service: ServiceConfig): ResolvedService {
@@ -182,6 +222,7 @@ export function resolveService(config: WardenConfig, service: ServiceConfig): Re
     container: service.container ?? service.name,
     restartWhenStopped: service.restartWhenStopped ?? false,
     dockerStopTimeout: config.dockerStopTimeout,
+    dependsOn: service.dependsOn ?? [],
   };
 }
 

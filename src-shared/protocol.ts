@@ -42,6 +42,10 @@ export interface ServiceState {
   recentLatencies: number[];
   /** While a restart waits at the GPU release gate: when that wait gives up (ISO; CONTRACT §11). */
   waitUntil?: string;
+  /** The services it needs (CONTRACT §14), when it has any. */
+  dependsOn?: string[];
+  /** While one of them is not healthy: the root cause's name (it is not restarted meanwhile). */
+  waitingFor?: string;
 }
 
 export interface SnapshotMessage {

@@ -104,6 +104,8 @@ export class NotificationPolicy {
       return { kind: 'recovered', service: name, title: `${name} recovered`, body: event.message, urgency: 'normal' };
     }
     if (!PROBLEM.has(event.status)) return null; // unknown, starting: part of whatever story is running
+    // Down because a service it needs is down (CONTRACT §14): the notice is that one's, not this one's.
+    if (event.cause === 'dependency_down' && !episode) return null;
     const reason = event.reason ?? (event.status === 'restart_failed' ? event.message : undefined);
     // What a failure means and what to do, in words (CONTRACT §12).
     const cause = event.status === 'failed' && event.cause ? `\n${CAUSE_TEXT[event.cause].title}. ${CAUSE_TEXT[event.cause].action}` : '';

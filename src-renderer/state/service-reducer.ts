@@ -54,6 +54,9 @@ export function normaliseState(raw: unknown): ServiceState | null {
     monitorOnly: raw.monitorOnly === true,
     recentLatencies: Array.isArray(raw.recentLatencies) ? raw.recentLatencies.filter((n): n is number => typeof n === 'number' && Number.isFinite(n)) : [],
   };
+  // What it needs (CONTRACT §14), from the snapshot and polls; events do not carry it.
+  const needs = Array.isArray(raw.dependsOn) ? raw.dependsOn.filter((n): n is string => typeof n === 'string') : [];
+  if (needs.length > 0) state.dependsOn = needs;
   return withWait(state, raw);
 }
 
@@ -98,8 +101,10 @@ export function applyEvent(current: ServiceState | undefined, raw: unknown): Ser
  */
 function mergePolled(current: ServiceState | undefined, polled: ServiceState): ServiceState {
   if (!current || Date.parse(polled.timestamp) >= Date.parse(current.timestamp)) return polled;
+  const { dependsOn: _was, ...rest } = current;
   return {
-    ...current,
+    ...rest,
+    ...(polled.dependsOn ? { dependsOn: polled.dependsOn } : {}),
     lastCheckAt: polled.lastCheckAt,
     latencyMs: polled.latencyMs,
     recentLatencies: polled.recentLatencies,

@@ -31,9 +31,10 @@ const PATTERNS: readonly [FailureCause, RegExp][] = [
   ['cuda_oom', /CUDA out of memory|cudaMalloc failed: out of memory|unable to allocate CUDA\d* buffer|failed to fit params to free device memory|CUBLAS_STATUS_ALLOC_FAILED/i],
   ['model_missing', /model file not found|failed to open .*(?:gguf|model)|(?:gguf|model|\.pt|\.pth|\.onnx|\.safetensors|\.bin)\b.*No such file or directory|No such file or directory.*(?:\.gguf|model)/i],
   ['port_in_use', /Address already in use|couldn't bind HTTP server socket|\[Errno 98\]/i],
-  // Last: memory another process held explains a failure only when nothing more precise does.
-  ['vram_busy', /GPU \d+ memory is still held by pid \d+/i],
 ];
+
+/** Memory another process held explains a failure only when nothing more precise does (not an exit 2 or 127). */
+const VRAM_BUSY = /GPU \d+ memory is still held by pid \d+/i;
 
 /** The first (newest-last) line of `text` that matches, trimmed to what a person reads. */
 function lastMatch(text: string, re: RegExp): string | null {
@@ -51,15 +52,18 @@ function lastMatch(text: string, re: RegExp): string | null {
  * Docker being unreachable, never becoming ready, or a plain non-zero exit.
  */
 export function classify(facts: FailureFacts): Classified {
+  // The shell's own "not found" (exit 127) may name a missing script with "No such file or directory".
+  if (facts.kind === 'restart' && facts.exitCode === 127) return { cause: 'not_found', line: null };
   const text = `${facts.output}\n${facts.logTail}`;
   for (const [cause, re] of PATTERNS) {
     const line = lastMatch(text, re);
     if (line !== null) return { cause, line };
   }
+  if (facts.exitCode === 2) return { cause: 'config', line: lastError(facts.output) };
+  const busy = lastMatch(text, VRAM_BUSY);
+  if (busy !== null) return { cause: 'vram_busy', line: busy };
   if (facts.kind === 'not_ready') return { cause: 'not_ready', line: null };
   if (facts.timedOut) return { cause: 'timeout', line: null };
-  if (facts.exitCode === 127) return { cause: 'not_found', line: null };
-  if (facts.exitCode === 2) return { cause: 'config', line: lastError(facts.output) };
   if (/^Docker daemon not reachable/.test(facts.reason)) return { cause: 'daemon_down', line: null };
   return { cause: 'exit', line: null };
 }

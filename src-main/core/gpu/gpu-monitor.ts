@@ -86,20 +86,24 @@ export class GpuMonitor {
   }
 
   /** Free and total memory of one GPU now (fresh: the release gate), or null when nvidia-smi cannot tell. */
-  async memory(index: number): Promise<{ freeMiB: number; totalMiB: number } | null> {
+  async memory(index: number): Promise<{ freeMiB: number; totalMiB: number; uuid: string } | null> {
     if (this.config.enabled === false) return null;
     try {
       const g = (await queryGpus(this.config.smi)).find((x) => x.index === index);
-      return g && g.memoryTotalMiB !== null && g.memoryUsedMiB !== null ? { freeMiB: g.memoryTotalMiB - g.memoryUsedMiB, totalMiB: g.memoryTotalMiB } : null;
+      return g && g.memoryTotalMiB !== null && g.memoryUsedMiB !== null ? { freeMiB: g.memoryTotalMiB - g.memoryUsedMiB, totalMiB: g.memoryTotalMiB, uuid: g.uuid } : null;
     } catch {
       return null;
     }
   }
 
-  /** A GPU service's processes now (its pids and the MiB they hold): what the gate waits for after a stop. */
-  async held(service: string): Promise<{ pids: number[]; usedMiB: number }> {
+  /**
+   * A GPU service's processes on one GPU now (pids and the MiB they hold): what the gate waits for
+   * after a stop. Only that GPU's: its free memory is what the gate compares with (llama.cpp may
+   * split a model over several GPUs).
+   */
+  async held(service: string, index: number): Promise<{ pids: number[]; usedMiB: number }> {
     const snap = await this.snapshot();
-    const mine = snap.gpus.flatMap((g) => g.processes).filter((p) => p.service === service);
+    const mine = snap.gpus.filter((g) => g.index === index).flatMap((g) => g.processes).filter((p) => p.service === service);
     return { pids: mine.map((p) => p.pid), usedMiB: mine.reduce((a, p) => a + (p.usedMiB ?? 0), 0) };
   }
 

@@ -23,7 +23,7 @@ export async function restartThroughGate(
   progress: (message: string, announce: boolean, remainingMs?: number | null) => void,
 ): Promise<{ result: RestartResult; hint?: Diagnosis }> {
   const index = svc.gpu!.index;
-  const held = await gpu.held(svc.name);
+  const held = await gpu.held(svc.name, index);
   const stopped = await manager.stopService!(svc, signal);
   if (!stopped.ok) return { result: { ...stopped, reason: `stop failed: ${stopped.reason}` } };
   let waited = false;
@@ -40,7 +40,16 @@ export async function restartThroughGate(
     },
     signal,
   });
-  if (gate.outcome === 'aborted') return { result: failure('aborted') };
+  if (gate.outcome === 'aborted') {
+    // Stopped mid-gate (Warden is stopping): a container is not left stopped, where the next
+    // Warden would take Warden's own stop for the owner's (docker start returns at once).
+    if (manager.type === 'docker') await manager.startService!(svc);
+    return { result: failure('aborted') };
+  }
+  if (gate.outcome === 'stuck') {
+    const reason = `the old instance still holds GPU memory after its stop (pid ${gate.pid}${gate.process ? ` ${gate.process}` : ''}, ${gpu.settings.releaseTimeout} s): not started next to it`;
+    return { result: failure(reason), hint: { cause: 'vram_busy', line: null } };
+  }
   if (gate.outcome === 'zombie') {
     const reason = `GPU memory held by a dead process (pid ${gate.pid}): a driver reset or reboot may be needed`;
     return { result: failure(reason), hint: { cause: 'gpu_zombie', line: null } };
@@ -50,7 +59,7 @@ export async function restartThroughGate(
     const who = gate.pid === null ? 'another process' : `pid ${gate.pid}${gate.process ? ` (${gate.process})` : ''}`;
     hint = { cause: 'vram_busy', line: `GPU ${index} memory is still held by ${who} after ${gpu.settings.releaseTimeout} s` };
     progress(`${hint.line}: starting anyway`, true, null);
-  } else if (waited) progress(`GPU memory released after ${(gate.waitedMs / 1000).toFixed(1)} s: starting ${svc.name}`, false, null);
+  } else if (waited) progress(`GPU memory released after ${(gate.waitedMs / 1000).toFixed(1)} s: starting ${svc.name}`, true, null);
   const started = await manager.startService!(svc, signal);
   return { result: started, ...(hint ? { hint } : {}) };
 }

@@ -8,8 +8,8 @@ export const GATE_POLL_MS = 250;
 /** What the gate reads from the GPU, fresh each time (nvidia-smi on demand). */
 export interface GateGpu {
   computeApps(): Promise<ComputeApp[] | null>;
-  /** Free and total MiB of one GPU now; null when it cannot be read. */
-  memory(index: number): Promise<{ freeMiB: number; totalMiB: number } | null>;
+  /** Free and total MiB of one GPU now (and its uuid, to tell its processes from other GPUs'); null when it cannot be read. */
+  memory(index: number): Promise<{ freeMiB: number; totalMiB: number; uuid?: string } | null>;
 }
 
 export interface GateOptions {
@@ -26,7 +26,13 @@ export interface GateOptions {
 }
 
 /** The gate's verdict: released; held by a dead process (no restart can fix it); or by another live one (start anyway). */
-export type GateResult = { outcome: 'released'; waitedMs: number } | { outcome: 'zombie'; pid: number } | { outcome: 'busy'; pid: number | null; process: string | null } | { outcome: 'aborted' };
+export type GateResult =
+  | { outcome: 'released'; waitedMs: number }
+  | { outcome: 'zombie'; pid: number }
+  /** A process of the old instance still runs and holds memory: its stop did not work. */
+  | { outcome: 'stuck'; pid: number; process: string | null }
+  | { outcome: 'busy'; pid: number | null; process: string | null }
+  | { outcome: 'aborted' };
 
 /**
  * The release gate (CONTRACT §11): after a GPU service's old instance was stopped, wait until none
@@ -56,9 +62,12 @@ export async function releaseGate(o: GateOptions): Promise<GateResult> {
     }
     if (Date.now() - started >= o.releaseTimeoutMs) {
       for (const a of lingering) if (!(await pidAlive(a.pid))) return { outcome: 'zombie', pid: a.pid };
-      // Name the likeliest culprit: the other process holding the most memory.
-      const others = (apps ?? []).filter((a) => !o.held.pids.includes(a.pid)).sort((a, b) => (b.usedMiB ?? 0) - (a.usedMiB ?? 0));
-      const other = others[0] ?? lingering[0] ?? null;
+      // Still running after the stop (a child the stop missed, a process stuck in the driver).
+      const stuck = lingering[0];
+      if (stuck) return { outcome: 'stuck', pid: stuck.pid, process: await processName(stuck.pid) };
+      // Name the likeliest culprit: the other process on this GPU holding the most memory.
+      const onGpu = (apps ?? []).filter((a) => !o.held.pids.includes(a.pid) && (mem?.uuid === undefined || a.gpuUuid === mem.uuid));
+      const other = onGpu.sort((a, b) => (b.usedMiB ?? 0) - (a.usedMiB ?? 0))[0] ?? null;
       return { outcome: 'busy', pid: other?.pid ?? null, process: other ? await processName(other.pid) : null };
     }
     await new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { childEnvironment } from '../managers/shell-service-manager.js';
 import { APP_FIELDS, GPU_FIELDS, parseAppLine, parseGpuLine, unavailableReason, type ComputeApp } from './smi-parse.js';
 import type { GpuReading } from './smi-stream.js';
 
@@ -19,7 +20,7 @@ export async function queryGpus(smi: string, timeoutMs = 5_000): Promise<GpuRead
 
 function ask(smi: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(smi, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(smi, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, env: childEnvironment(process.env) }, (err, stdout, stderr) => {
       if (err) {
         const why = unavailableReason(`${stdout}\n${stderr}`) ?? (err.killed ? `${smi} did not answer within ${timeoutMs} ms` : err.message.split('\n')[0]!);
         reject(new Error(why));

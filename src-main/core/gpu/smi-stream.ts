@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { GpuInfo } from '../../../src-shared/protocol.js';
+import { childEnvironment } from '../managers/shell-service-manager.js';
 import { GPU_FIELDS, parseGpuLine, unavailableReason } from './smi-parse.js';
 
 /** A batch of lines arrives together; the next interval's starts a new sample after this quiet time. */
@@ -53,15 +54,21 @@ export class SmiStream {
 
   private spawn(): void {
     const ms = Math.max(100, Math.round(this.opts.pollInterval * 1000));
-    const child = spawn(this.opts.smi, [`--query-gpu=${GPU_FIELDS}`, '--format=csv,noheader,nounits', '-lms', String(ms)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Never Warden's secrets (WARDEN_TOKEN): `smi` may be any wrapper the owner points it at.
+    const child = spawn(this.opts.smi, [`--query-gpu=${GPU_FIELDS}`, '--format=csv,noheader,nounits', '-lms', String(ms)], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment(process.env) });
     this.child = child;
     let text = '';
     let said = '';
+    // What it said besides samples, for the reason it stops: the first 4 KiB tell (a lost GPU
+    // repeats its complaint every sample for as long as the stream runs).
+    const note = (t: string) => {
+      if (said.length < 4096) said += t;
+    };
     let sawSample = false;
     const onLine = (line: string) => {
       const reading = parseGpuLine(line);
       if (!reading) {
-        said += `${line}\n`;
+        note(`${line}\n`);
         return;
       }
       sawSample = true;
@@ -77,7 +84,7 @@ export class SmiStream {
       text = lines.pop()!;
       for (const line of lines) if (line.trim()) onLine(line);
     });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (said += chunk));
+    child.stderr!.setEncoding('utf8').on('data', note);
     this.armWatchdog(ms);
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (this.child !== child) return;
@@ -89,7 +96,7 @@ export class SmiStream {
     child.once('exit', (code, signal) => {
       if (this.child !== child) return;
       this.child = null;
-      if (text.trim()) said += text;
+      if (text.trim()) note(text);
       const why = unavailableReason(said) ?? `${this.opts.smi} exited (${code ?? signal})${said.trim() ? `: ${said.trim().split('\n')[0]!.slice(0, 200)}` : ''}`;
       this.opts.onUnavailable(why);
       // A stream that ran for a while is retried at once; one that never said anything backs off.

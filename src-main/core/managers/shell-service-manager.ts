@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { Probe, ProbeResult } from '../probes/probe.js';
@@ -65,9 +66,14 @@ export class ShellServiceManager implements ServiceManager {
     return this.#tracked(signal, (s) => this.#stopThenStart(service, start, opts.manual === true ? service.stopCmd : undefined, s));
   }
 
-  /** The release gate's halves: stopCmd, then restartCmd (CONTRACT §11). Only with a stopCmd. */
+  /**
+   * The release gate's halves: stopCmd, then restartCmd (CONTRACT §11) — for a service with a
+   * stopCmd and a pidfile whose server is gone (a crash: nothing to stop, its memory to wait for).
+   * While that server still runs (loading, or hung), the start script decides: the ai/ scripts wait
+   * for a loading instance instead of killing it, and run the same gate when they replace one.
+   */
   canStopAndStart(service: ResolvedService): boolean {
-    return service.stopCmd !== undefined && service.restartCmd !== null;
+    return service.stopCmd !== undefined && service.restartCmd !== null && service.pidfile !== undefined && !pidfileAlive(service.pidfile);
   }
 
   stopService(service: ResolvedService, signal?: AbortSignal): Promise<RestartResult> {
@@ -290,4 +296,28 @@ function failure(
   timedOut = false,
 ): RestartResult {
   return { ok: false, reason, output, exitCode: exit.code, signal: exit.signal, timedOut };
+}
+
+/** Does the pidfile name a running process? (Sync: read once, at the start of a restart.) */
+function pidfileAlive(file: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const stat = (() => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }

@@ -60,6 +60,7 @@ export class HealthMonitor {
   start(adoptions: ReadonlyMap<string, InflightRestart> = new Map()): void {
     if (this.phase !== 'new') return;
     this.phase = 'running';
+    this.syncDependencies();
     for (const [name, r] of this.runners) {
       const entry = adoptions.get(name);
       if (entry) r.adopt(entry);
@@ -139,6 +140,32 @@ export class HealthMonitor {
       this.retiring.set(name, { runner, done });
     }
     this.runners = next;
+    this.syncDependencies();
+  }
+
+  /**
+   * Tell each service whether something it needs is down (CONTRACT §14), by the root cause: what it
+   * needs directly or through its dependencies (a detector that needs Redis, for an LLM that needs
+   * the detector), and of those the one that is down itself rather than waiting for another.
+   * Anything but healthy counts as down (unknown before its first probe, loading, paused).
+   */
+  private syncDependencies(): void {
+    for (const r of this.runners.values()) {
+      if (r.dependsOn.length === 0 && r.machine.waitingFor === null) continue;
+      r.setDependency(this.rootCause(r.dependsOn, new Set()));
+    }
+  }
+
+  private rootCause(needs: readonly string[], seen: Set<string>): string | null {
+    for (const name of needs) {
+      const d = this.runners.get(name);
+      if (!d || seen.has(name)) continue;
+      seen.add(name);
+      if (d.machine.status !== 'healthy') return d.machine.waitingFor ?? name;
+      const deeper = this.rootCause(d.dependsOn, seen);
+      if (deeper !== null) return deeper;
+    }
+    return null;
   }
 
   private makeRunner(rt: ServiceRuntime): ServiceRunner {
@@ -150,6 +177,7 @@ export class HealthMonitor {
       emit: (event) => {
         this.bus.publish(event);
         this.deps.logger.info({ event }, 'service_status');
+        this.syncDependencies();
       },
       restartGate: () => this.retiring.get(name)?.done ?? Promise.resolve(),
       logFileOf: this.deps.logFileOf,

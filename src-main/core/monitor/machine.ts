@@ -149,6 +149,11 @@ export interface MachineState {
   restart: { attempt: number; manual: boolean } | null;
   /** When the runner's one timer fires (null: no timer). */
   wakeAt: number | null;
+  /**
+   * A service it depends on is not healthy (the root cause's name, CONTRACT §14): its failures
+   * are that one's, so it is not restarted and no attempt is used until that one is healthy.
+   */
+  waitingFor: string | null;
 }
 
 /** Everything the machine reacts to. */
@@ -159,13 +164,19 @@ export type Input =
   /** The runner's timer fired. */
   | { type: 'tick' }
   | { type: 'probed'; result: ProbeResult }
-  /** The restart ended; a failed one comes with its diagnosis. */
-  | { type: 'restarted'; result: RestartResult; diagnosis?: Diagnosis }
+  /**
+   * The restart ended; a failed one comes with its diagnosis. `notRun`: it never ran (paused,
+   * made monitor only or removed while it waited in line; or back by itself meanwhile): no attempt
+   * is used, nothing failed, and the service is looked at now.
+   */
+  | { type: 'restarted'; result: RestartResult; diagnosis?: Diagnosis; notRun?: boolean }
   /** Word from a restart in flight (the release gate's wait, the GPU's queue); `announce`: send it as an event. */
   /** `waitUntil`: when the gate's wait gives up; null: the wait is over; absent: unchanged. */
   | { type: 'progress'; message: string; announce: boolean; waitUntil?: number | null }
   /** The answer to a `diagnose` effect: why readiness ran out. */
   | { type: 'diagnosed'; diagnosis: Diagnosis }
+  /** A dependency is down (its root cause's name), or null: all of them are healthy again. */
+  | { type: 'dependency'; waitingFor: string | null }
   | { type: 'action'; action: ServiceAction }
   /** The settings passed with this input are new (live config, §9.4); `previous` were in force until now. */
   | { type: 'settings'; previous: MachineSettings }
@@ -221,6 +232,7 @@ export function initialState(now: number): MachineState {
     probing: false,
     restart: null,
     wakeAt: null,
+    waitingFor: null,
   };
 }
 

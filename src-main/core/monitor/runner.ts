@@ -105,6 +105,16 @@ export class ServiceRunner {
     this.dispatch({ type: 'signal' });
   }
 
+  /** The services this one depends on, as configured. */
+  get dependsOn(): readonly string[] {
+    return this.runtime.svc.dependsOn;
+  }
+
+  /** A dependency is down (the root cause's name) or all are healthy (null); nothing when unchanged. */
+  setDependency(waitingFor: string | null): void {
+    if (this.state.waitingFor !== waitingFor) this.dispatch({ type: 'dependency', waitingFor });
+  }
+
   /** New settings or strategy; a restart in flight finishes with the strategy it started with. */
   update(runtime: ServiceRuntime): void {
     const previous = this.settings;
@@ -153,6 +163,8 @@ export class ServiceRunner {
       monitorOnly: this.settings.monitorOnly,
       recentLatencies: [...this.latencies],
       ...waitField(s),
+      ...(this.runtime.svc.dependsOn.length > 0 ? { dependsOn: [...this.runtime.svc.dependsOn] } : {}),
+      ...(s.waitingFor !== null ? { waitingFor: s.waitingFor } : {}),
     };
   }
 
@@ -195,7 +207,8 @@ export class ServiceRunner {
     if (!locks) return;
     const kind = this.state.phase.kind;
     if (kind !== 'restarting') this.lockWait?.abort();
-    if (kind === 'restarting' || kind === 'readiness') return;
+    // A restart still running (paused or removed meanwhile: it is not aborted) keeps its GPU until it ends.
+    if (kind === 'restarting' || kind === 'readiness' || this.restartDone) return;
     const gpu = this.runtime.svc.gpu;
     if (kind === 'starting' && gpu) locks.tryAcquire(gpu.index, this.name);
     else locks.release(this.name);
@@ -302,16 +315,20 @@ export class ServiceRunner {
     this.gateHint = undefined;
     this.restartDone = (async () => {
       let result: RestartResult;
+      let ran = true;
       try {
         await this.deps.restartGate?.();
-        await this.waitForGpu(abort.signal);
+        const gpu = await this.waitForGpu(abort.signal);
         // The settings and the strategy as they are once the gates open, not as they were.
         const { svc, manager } = this.runtime;
         this.logFrom = await logOffset(this.logFile());
         if (abort.signal.aborted) result = aborted();
-        // Paused, made monitor only or removed while it waited for a previous restart to end (§9.4).
-        else if (this.state.phase.kind !== 'restarting' || (this.settings.monitorOnly && !adoption)) result = notRun();
-        else if (adoption && manager.adopt) result = await manager.adopt(svc, adoption, abort.signal);
+        // Paused, made monitor only or removed while it waited for a previous restart to end, or
+        // for its GPU (§9.4); or back by itself while it waited in line for the GPU: not run.
+        else if (gpu === 'lost' || this.state.phase.kind !== 'restarting' || (this.settings.monitorOnly && !adoption) || (gpu === 'waited' && (await this.upAgain(abort.signal)))) {
+          result = notRun();
+          ran = false;
+        } else if (adoption && manager.adopt) result = await manager.adopt(svc, adoption, abort.signal);
         else if (this.deps.gpu && usesReleaseGate(svc, manager)) {
           const progress = (message: string, announce: boolean, remainingMs?: number | null) =>
             this.dispatch({ type: 'progress', message, announce, ...(remainingMs === undefined ? {} : { waitUntil: remainingMs === null ? null : this.deps.clock.now() + remainingMs }) });
@@ -322,29 +339,53 @@ export class ServiceRunner {
       } catch (err) {
         result = { ok: false, reason: errorText(err), output: '', exitCode: null, signal: null, timedOut: false };
       }
-      const diagnosis = result.ok ? undefined : this.withGateHint(classify({ kind: 'restart', ...result, logTail: await logSince(this.logFile(), this.logFrom) }));
+      const diagnosis = result.ok || !ran ? undefined : this.withGateHint(classify({ kind: 'restart', ...result, logTail: await logSince(this.logFile(), this.logFrom) }));
       this.restartAbort = null;
       this.restartDone = null;
-      this.dispatch({ type: 'restarted', result, diagnosis });
+      this.dispatch({ type: 'restarted', result, diagnosis, ...(ran ? {} : { notRun: true }) });
     })();
   }
 
-  /** Take this service's GPU, waiting in line while another service on it loads (said on the card). */
-  private async waitForGpu(signal: AbortSignal): Promise<void> {
+  /**
+   * Take this service's GPU, waiting in line while another service on it loads (said on the
+   * card): 'free' (no wait, or not a GPU service), 'waited' (got it after a wait), or 'lost' (the
+   * wait was given up: stopped, paused, made monitor only — the restart must not run).
+   */
+  private async waitForGpu(signal: AbortSignal): Promise<'free' | 'waited' | 'lost'> {
     const locks = this.deps.gpuLocks;
     const gpu = this.runtime.svc.gpu;
-    if (!locks || !gpu || signal.aborted || this.state.phase.kind !== 'restarting') return;
+    if (!locks || !gpu || signal.aborted || this.state.phase.kind !== 'restarting') return 'free';
     const wait = new AbortController();
     this.lockWait = wait;
     const onAbort = () => wait.abort();
     signal.addEventListener('abort', onAbort, { once: true });
+    let waited = false;
     try {
-      await locks.acquire(gpu.index, this.name, (holder) => this.dispatch({ type: 'progress', message: `Waiting for ${holder} to finish loading on GPU ${gpu.index}`, announce: true }), wait.signal);
+      await locks.acquire(
+        gpu.index,
+        this.name,
+        (holder) => {
+          waited = true;
+          this.dispatch({ type: 'progress', message: `Waiting for ${holder} to finish loading on GPU ${gpu.index}`, announce: true });
+        },
+        wait.signal,
+      );
+      return waited ? 'waited' : 'free';
     } catch {
-      // No longer wanted (stopped, paused, aborted): the checks after this say so.
+      return 'lost';
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.lockWait = null;
+    }
+  }
+
+  /** After a wait in line: is it up again by itself? Then restarting it would only stop a healthy instance. */
+  private async upAgain(signal: AbortSignal): Promise<boolean> {
+    const { svc, manager } = this.runtime;
+    try {
+      return (await manager.checkHealth(svc, signal)).state === 'up';
+    } catch {
+      return false;
     }
   }
 

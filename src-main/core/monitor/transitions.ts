@@ -70,6 +70,7 @@ function apply(c: Ctx, input: Input): void {
       return onProbed(c, input.result);
     case 'restarted':
       if (s.phase.kind === 'restarting') s.phase = { kind: 'restarting' }; // the gate's wait, if any, is over
+      if (input.notRun) return onNotRun(c);
       return onRestarted(c, input.result, input.diagnosis);
     case 'progress':
       if (s.phase.kind !== 'restarting') return;
@@ -80,6 +81,8 @@ function apply(c: Ctx, input: Input): void {
     case 'diagnosed':
       if (s.phase.kind === 'readiness' && s.phase.diagnosing) attemptFailed(c, notReadyReason(c, s.phase.last), s.phase.output, input.diagnosis);
       return;
+    case 'dependency':
+      return onDependency(c, input.waitingFor);
     case 'action':
       return reply(c, onAction(c, input.action));
     case 'settings':
@@ -100,6 +103,7 @@ function afterStop(c: Ctx, input: Input): void {
       return;
     case 'restarted':
       s.restart = null;
+      if (input.notRun) return;
       s.restarts += 1;
       if (!input.result.ok) s.lastFailure = failureOf(c, input.result.reason, input.result.output, input.diagnosis);
       return;
@@ -178,6 +182,8 @@ function onDown(c: Ctx, r: ProbeResult, startedAt: number): void {
     setStatus(c, 'unhealthy', `Health check failed: ${r.reason} (monitor only: not restarted)`);
     return;
   }
+  // Its dependency is down: that is the cause, not this service (§14).
+  if (s.waitingFor !== null) return waitForDependency(c, `Health check failed: ${r.reason}`);
   // Back from loading with the round already spent (it was failed, then loaded for a while).
   if (s.attempt >= cfg.serviceMaxRetries) return giveUp(c);
   // Already unhealthy (monitor only until now): the event still tells that a restart is due.
@@ -242,6 +248,16 @@ function onRestarted(c: Ctx, result: { ok: true; output: string } | { ok: false;
   setMessage(c, `Restarted; waiting up to ${cfg.startupTimeout} s for it to answer`);
 }
 
+/** The restart never ran: the attempt is given back, and (still restarting) the service is looked at now. */
+function onNotRun(c: Ctx): void {
+  const { s } = c;
+  s.restart = null;
+  if (s.attempt > 0) s.attempt -= 1;
+  if (s.phase.kind !== 'restarting') return; // paused, stopped: that phase decides
+  setPhase(c, { kind: 'watching' });
+  s.nextProbeAt = c.now;
+}
+
 /** The failure as it is kept and sent: the reason with the line that shows the cause quoted (§12). */
 function failureOf(c: Ctx, reason: string, output: string, diagnosis: Diagnosis | undefined): Failure {
   const cause = diagnosis?.cause ?? 'exit';
@@ -280,6 +296,12 @@ function attemptFailed(c: Ctx, reason: string, output: string, diagnosis: Diagno
     setStatus(c, 'restart_failed', label, { force: true, failure: sent });
     return giveUp(c, failure.cause, permanent);
   }
+  if (s.waitingFor !== null) {
+    // Its dependency went down while it restarted: no next attempt until that one is back (§14).
+    setPhase(c, { kind: 'watching' });
+    setStatus(c, 'restart_failed', label, { force: true, failure: sent });
+    return waitForDependency(c, label);
+  }
   enterBackoff(c);
   setStatus(c, 'restart_failed', label, { force: true, failure: sent });
 }
@@ -306,6 +328,39 @@ function enterBackoff(c: Ctx): void {
   // is fresh enough; one still in flight is not: its answer is not known yet.
   s.lastWaitMs = wait;
   setPhase(c, { kind: 'backoff', until, verifyAt, verified: !s.probing && verifyAt > until });
+}
+
+// ---- dependencies (§14) ------------------------------------------------------------------------
+
+/**
+ * A dependency went down (or came back). While it is down, a wait for this service's next
+ * attempt or round is dropped: its failures are the dependency's, and restarting it cannot help.
+ * When every dependency is healthy again, it is looked at at once.
+ */
+function onDependency(c: Ctx, waitingFor: string | null): void {
+  const { s, cfg } = c;
+  if (s.waitingFor === waitingFor) return;
+  const was = s.waitingFor;
+  s.waitingFor = waitingFor;
+  const phase = s.phase;
+  if (waitingFor !== null) {
+    const idle = phase.kind === 'backoff' || (phase.kind === 'failed' && !phase.permanent) || (phase.kind === 'watching' && s.status === 'unhealthy' && !cfg.monitorOnly);
+    if (idle) waitForDependency(c, was === null ? `Not restarted: ${waitingFor} is down` : 'Still down', true);
+    return;
+  }
+  // Back: a service that was down is looked at at once (a healthy one keeps its cadence).
+  // (A probe in flight answers soon enough.)
+  if (hasCadence(phase.kind) && s.status !== 'healthy' && !s.probing) {
+    s.nextProbeAt = Math.min(s.nextProbeAt ?? c.now, c.now);
+    s.signalled = true;
+  }
+}
+
+/** Unhealthy because a dependency is down: watched, never restarted, no attempt used. */
+function waitForDependency(c: Ctx, what: string, force = false): void {
+  const dep = c.s.waitingFor!;
+  setPhase(c, { kind: 'watching' });
+  setStatus(c, 'unhealthy', `${what}; waiting for ${dep} (not restarted while it is down)`, { cause: 'dependency_down', force });
 }
 
 // ---- status changes ----------------------------------------------------------------------------
@@ -545,6 +600,10 @@ function dueStep(c: Ctx): boolean {
     return true;
   }
   if (phase.kind === 'failed' && phase.retryAt !== null && now >= phase.retryAt) {
+    if (s.waitingFor !== null) {
+      waitForDependency(c, 'Still down');
+      return true;
+    }
     s.attempt = 0;
     enterBackoff(c);
     setStatus(c, 'unhealthy', `Still down: starting a new round of ${cfg.serviceMaxRetries} attempts`);

@@ -88,6 +88,11 @@ export function ServiceCard({ state: s, api, now, demo = false, vram }: ServiceC
         </span>
       </header>
       <p className="card__message">{s.message || '\u00a0'}</p>
+      {s.dependsOn && s.dependsOn.length > 0 && (
+        <p className="card__needs" data-testid="needs">
+          needs {s.dependsOn.join(', ')}
+        </p>
+      )}
       {vram && vram.length > 0 && (
         <p className="card__vram" data-testid="vram">
           {vramText(vram)}

@@ -194,8 +194,9 @@ describe('warden serve', () => {
       expect.stringMatching(/^restart_failed \(cuda_oom\): Restart attempt 1\/3 failed: .*CUDA out of memory/),
       'restarting: Attempting restart (attempt 2/3)',
       expect.stringMatching(/^restarting: Waiting for GPU memory to be released \(\d+ of 17100 MiB free\)$/),
+      expect.stringMatching(/^restarting: GPU memory released after \d+\.\d s: starting nemotron$/),
       expect.stringMatching(/^(starting|healthy): /),
-      ...(story.length === 9 ? [expect.stringMatching(/^healthy: /)] : []),
+      ...(story.length === 10 ? [expect.stringMatching(/^healthy: /)] : []),
     ]);
   });
 });

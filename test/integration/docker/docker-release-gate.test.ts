@@ -73,7 +73,8 @@ describe('docker strategy: the release gate', () => {
 
     await writeState(gpuLine(1000));
     await pollUntil(async () => (events.at(-1)?.status === 'healthy' && events.length > 2 ? true : undefined), 'recovered');
-    expect(events.map((e) => e.status)).toEqual(['healthy', 'unhealthy', 'restarting', 'restarting', 'healthy']);
+    expect(events.map((e) => e.status)).toEqual(['healthy', 'unhealthy', 'restarting', 'restarting', 'restarting', 'healthy']);
+    expect(events[4]?.message).toMatch(/^GPU memory released after \d+\.\d s: starting nemotron$/);
     const after = (await container.inspect()).State;
     expect(after.Running).toBe(true);
     expect(after.Pid).not.toBe(pid);

@@ -39,11 +39,11 @@ const pidIn = async (file: string) => Number((await fs.readFile(file, 'utf8').ca
 const runsOf = async (file: string) => (await fs.readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
 
 /** A GPU service run by the shell strategy: a stand-in on a fixed port, its pid in a pidfile. */
-async function gpuService(name: string, opts: { stopCmd?: boolean; args?: string[]; gpu?: Record<string, unknown> } = {}) {
+async function gpuService(name: string, opts: { stopCmd?: boolean; args?: string[]; firstArgs?: string[]; gpu?: Record<string, unknown> } = {}) {
   const port = await freePort();
   const pidfile = path.join(dir, `${name}.pid`);
   const runs = path.join(dir, `${name}.runs`);
-  const first = await spawnStandIn(['--port', String(port), '--pidfile', pidfile, ...(opts.args ?? [])]);
+  const first = await spawnStandIn(['--port', String(port), '--pidfile', pidfile, ...(opts.args ?? []), ...(opts.firstArgs ?? [])]);
   cleanup.push(async () => killGroup(await pidIn(pidfile)));
   cleanup.push(() => first.kill('SIGKILL'));
   const restartCmd = `date +%s%3N >> ${shellQuote(runs)} && ${standInCommand({ port, pidfile, args: opts.args })}`;
@@ -91,7 +91,8 @@ describe('the release gate before a GPU service starts again', () => {
     const runs = await llm.runs();
     expect(runs).toHaveLength(1);
     expect(runs[0]).toBeGreaterThanOrEqual(released);
-    expect(w.events('nemotron').map((e) => e.status)).toEqual(['healthy', 'unhealthy', 'restarting', 'restarting', 'healthy']);
+    // restarting: the attempt, the wait, the end of the wait (said once each)
+    expect(w.events('nemotron').map((e) => e.status)).toEqual(['healthy', 'unhealthy', 'restarting', 'restarting', 'restarting', 'healthy']);
     expect(w.events('nemotron').some((e) => e.status === 'restart_failed')).toBe(false);
     expect(warden!.monitor.state('nemotron')).toMatchObject({ attempt: 1, restarts: 1, lastFailure: null }) // the one restart; the wait was not another;
     expect(warden!.monitor.state('nemotron')?.waitUntil).toBeUndefined();
@@ -126,6 +127,18 @@ describe('the release gate before a GPU service starts again', () => {
     expect(busy.waitUntil).toBeUndefined();
     await w.until('rtdetr', (e) => e.status === 'healthy' && e.at >= busy.at);
     expect(await detector.runs()).toHaveLength(1);
+  });
+});
+
+describe('the shell strategy leaves a running instance to its start script', () => {
+  it('a GPU server that still runs but does not answer is replaced by restartCmd alone (the ai/ scripts wait for a loading one), not stopped by Warden', async () => {
+    const hung = await gpuService('rtdetr', { firstArgs: ['--hang'] });
+    await writeState(gpuLine(3000), `app=${UUID}, ${hung.first.pid}, 2600`);
+    const w = await watch([{ ...hung.config, serviceHealthTimeout: 0.5 }]);
+    await w.until('rtdetr', (e) => e.status === 'restarting');
+    await w.until('rtdetr', (e) => e.status === 'healthy');
+    expect(w.events('rtdetr').some((e) => e.message.startsWith('Waiting for GPU memory'))).toBe(false);
+    expect(await hung.runs()).toHaveLength(1);
   });
 });
 

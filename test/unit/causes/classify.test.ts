@@ -41,6 +41,12 @@ describe('classify: the lines the real servers print (CONTRACT §12)', () => {
     const busy = 'GPU 0 memory is still held by pid 4242 (python3): starting anyway';
     expect(classify(facts({ output: `${busy}\ncudaMalloc failed: out of memory\n` }))).toMatchObject({ cause: 'cuda_oom' });
     expect(classify(facts({ kind: 'not_ready', exitCode: null, logTail: `${busy}\nloading\n` }))).toEqual({ cause: 'vram_busy', line: busy });
+    // The script then refused to start (exit 2, too little VRAM): a misconfiguration, as the contract says.
+    expect(classify(facts({ exitCode: 2, output: `${busy}\nstart_nemotron.sh: error: not enough free VRAM\n` }))).toEqual({ cause: 'config', line: 'start_nemotron.sh: error: not enough free VRAM' });
+  });
+
+  it('exit 127 is not found even when the shell says "No such file or directory" about a model-sounding path', () => {
+    expect(classify(facts({ exitCode: 127, output: '/bin/sh: 1: /opt/model/run.sh: No such file or directory\n' }))).toEqual({ cause: 'not_found', line: null });
   });
 
   it('a lost GPU wins over the OOM it causes; the last line is quoted', () => {

@@ -77,6 +77,26 @@ describe('validation names the file and every bad field', () => {
     );
   });
 
+  it('dependsOn: names every unknown or self dependency and each cycle once, from the first service in it (CONTRACT §14)', () => {
+    const msg = bad({
+      services: [
+        svc({ name: 'a', dependsOn: ['b'] }),
+        svc({ name: 'b', dependsOn: ['c', 'nope'] }),
+        svc({ name: 'c', dependsOn: ['a'] }),
+        svc({ name: 'd', dependsOn: ['d', 'a'] }),
+        svc({ name: 'e', dependsOn: 'redis' }),
+      ],
+    });
+    expect(msg.split('\n').sort()).toEqual([
+      'config.json: services[0].dependsOn: dependency cycle: a → b → c → a',
+      'config.json: services[1].dependsOn[1]: unknown service "nope"',
+      'config.json: services[3].dependsOn[0]: "d" cannot depend on itself',
+      'config.json: services[4].dependsOn: must be a list of service names',
+    ]);
+    const ok = parseConfigText('c.json', JSON.stringify({ services: [svc({ name: 'redis' }), svc({ name: 'rtdetr', dependsOn: ['redis'] }), svc({ name: 'nemotron', dependsOn: ['redis', 'rtdetr'] })] }));
+    expect(ok.services.map((s) => s.dependsOn)).toEqual([undefined, ['redis'], ['redis', 'rtdetr']]);
+  });
+
   it('says what is missing and what has the wrong type', () => {
     const msg = bad({ serviceMaxRetries: 1.5, serviceManagerType: 'k8s', services: [{ name: 'a' }] });
     expect(msg).toContain('serviceMaxRetries: must be a whole number');

@@ -53,6 +53,15 @@ describe('one notification story per failure episode', () => {
     ]);
   });
 
+  it('names only the root cause: a dependent waiting for Redis gets no notice of its own, nor a recovery (CONTRACT §14)', () => {
+    policy.handle(ev('redis', 'unhealthy', 'Health check failed: connection refused'));
+    policy.handle(ev('rtdetr', 'unhealthy', 'Health check failed: connection refused; waiting for redis (not restarted while it is down)', { cause: 'dependency_down' }));
+    vi.advanceTimersByTime(2 * minute);
+    policy.handle(ev('redis', 'healthy', 'Service restarted successfully'));
+    policy.handle(ev('rtdetr', 'healthy', 'Service recovered without restart'));
+    expect(shown.map((n) => n.title)).toEqual(['redis is unhealthy', 'redis recovered']);
+  });
+
   it('a failure with a cause says what it means and what to do (CONTRACT §12)', () => {
     policy.handle(ev('nemotron', 'restart_failed', 'Restart attempt 1/3 failed', { reason: 'exit code 1: "failed to fit params to free device memory"', cause: 'cuda_oom' }));
     vi.advanceTimersByTime(2 * minute);

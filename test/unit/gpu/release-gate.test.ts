@@ -106,10 +106,17 @@ describe('the release gate', () => {
     await expect(g.result).resolves.toEqual({ outcome: 'busy', pid: null, process: null });
   });
 
-  it('a live old pid that lingers past the timeout is busy, not a zombie', async () => {
+  it('a live old pid that lingers past the timeout is stuck (its stop did not work), not a zombie', async () => {
     const g = gate(scriptedGpu([app(process.pid, 18000)], 20000), { held: { pids: [process.pid], usedMiB: 18000 }, releaseTimeoutMs: 500 });
     await vi.advanceTimersByTimeAsync(500);
-    await expect(g.result).resolves.toMatchObject({ outcome: 'busy', pid: process.pid });
+    await expect(g.result).resolves.toMatchObject({ outcome: 'stuck', pid: process.pid });
+  });
+
+  it('busy names a process on this GPU only, not one on another GPU', async () => {
+    const gpu = scriptedGpu([{ gpuUuid: 'GPU-other', pid: process.pid, usedMiB: 30000 }, app(process.ppid, 900)], 1000);
+    const g = gate({ computeApps: gpu.computeApps, memory: async () => ({ freeMiB: 1000, totalMiB: 24564, uuid: UUID }) }, { releaseTimeoutMs: 500 });
+    await vi.advanceTimersByTimeAsync(500);
+    await expect(g.result).resolves.toMatchObject({ outcome: 'busy', pid: process.ppid });
   });
 
   it('without nvidia-smi answering there is nothing to wait for; free memory unknown counts as enough', async () => {

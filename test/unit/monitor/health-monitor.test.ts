@@ -592,8 +592,8 @@ describe('corner cases found in review', () => {
     release();
     await h.advance(1_000);
     expect(h.manager.restartTimes('a')).toEqual([5_000]);
-    expect(h.monitor.state('a')).toMatchObject({ status: 'paused' });
-    expect(h.monitor.state('a')?.lastFailure?.reason).toMatch(/^not run: the service was paused/);
+    // It never ran: neither a failure nor a restart to count.
+    expect(h.monitor.state('a')).toMatchObject({ status: 'paused', lastFailure: null, restarts: 0 });
   });
 
   it('stop() called by a subscriber from inside an event waits for what the queued inputs started', async () => {
@@ -747,6 +747,70 @@ describe('one load per GPU (CONTRACT §11)', () => {
     expect(h.manager.restartTimes('rtdetr')).toEqual([20_000]);
   });
 
+  it('a holder paused mid-restart keeps its GPU until that restart ends; the next never loads beside it (review)', async () => {
+    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
+    for (const n of ['nemotron', 'rtdetr']) {
+      h.manager.set(n, 'down');
+      slowLoads(n, 20_000, 0);
+    }
+    h.monitor.start();
+    await h.advance(6000);
+    h.monitor.act('nemotron', 'pause'); // its restart is not aborted: it still loads
+    await h.advance(18_000); // 24 s: nemotron's restart (from 5 s, 20 s long) still runs
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+    await h.advance(2000); // it ended at 25 s
+    expect(h.manager.restartTimes('rtdetr')).toEqual([25_000]);
+  });
+
+  it('pause and resume while waiting in line: the wait is given up and the service looked at again, never restarted beside the holder (review)', async () => {
+    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
+    for (const n of ['nemotron', 'rtdetr']) {
+      h.manager.set(n, 'down');
+      slowLoads(n, 20_000, 0);
+    }
+    h.monitor.start();
+    await h.advance(6000);
+    h.monitor.act('rtdetr', 'pause');
+    h.monitor.act('rtdetr', 'resume');
+    await h.advance(10_000);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]); // nemotron still holds GPU 0
+    await h.advance(30_000);
+    expect(h.manager.restartTimes('rtdetr').every((t) => t >= 25_000)).toBe(true);
+    expect(h.manager.restartTimes('rtdetr').length).toBeGreaterThan(0);
+  });
+
+  it('a service that comes back by itself while it waits in line is not restarted, and no attempt is used (review)', async () => {
+    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
+    for (const n of ['nemotron', 'rtdetr']) {
+      h.manager.set(n, 'down');
+      slowLoads(n, 10_000, 0);
+    }
+    h.monitor.start();
+    await h.advance(6000);
+    expect(h.monitor.state('rtdetr')?.message).toBe('Waiting for nemotron to finish loading on GPU 0');
+    h.manager.set('rtdetr', 'up');
+    await h.advance(12_000);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+    expect(h.monitor.state('rtdetr')).toMatchObject({ status: 'healthy', restarts: 0, lastFailure: null });
+    expect(h.events.filter((e) => e.service === 'rtdetr').map((e) => e.status)).not.toContain('restart_failed');
+  });
+
+  it('made monitor only while waiting in line: no false "restart failed" (review)', async () => {
+    const config = testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] });
+    h = harness(config);
+    for (const n of ['nemotron', 'rtdetr']) {
+      h.manager.set(n, 'down');
+      slowLoads(n, 10_000, 0);
+    }
+    h.monitor.start();
+    await h.advance(6000);
+    h.apply(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr', { restartCmd: null })] }));
+    await h.advance(12_000);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+    expect(h.events.filter((e) => e.service === 'rtdetr').map((e) => e.status)).not.toContain('restart_failed');
+    expect(h.monitor.state('rtdetr')).toMatchObject({ status: 'unhealthy', lastFailure: null, monitorOnly: true });
+  });
+
   it('a restart that fails lets go of the GPU: the next in line goes on', async () => {
     h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
     h.manager.set('nemotron', 'down');
@@ -757,5 +821,101 @@ describe('one load per GPU (CONTRACT §11)', () => {
     await h.advance(5000);
     expect(h.manager.restartTimes('rtdetr')).toEqual([5000]);
     expect(h.monitor.state('nemotron')?.status).toBe('restart_failed');
+  });
+});
+
+describe('dependencies (CONTRACT §14)', () => {
+  const detectorNeedsRedis = () => testConfig({ healthCheckInterval: 10, services: [svc({ name: 'redis' }), svc({ name: 'rtdetr', dependsOn: ['redis'] })] });
+
+  it('when Redis is down only Redis is restarted; the detector is unhealthy "waiting for redis" with no attempt, and is probed at once when Redis is back', async () => {
+    h = harness(detectorNeedsRedis());
+    h.monitor.start();
+    await h.advance(0);
+    expect(h.timeline()).toEqual(['0:healthy', '0:healthy']);
+    let redisUp = false;
+    h.manager.set('redis', () => (redisUp ? 'up' : 'down'));
+    h.manager.set('rtdetr', () => (redisUp ? 'up' : 'down')); // its failures are Redis's
+    h.manager.onRestart.set('redis', async () => {
+      await new Promise((r) => setTimeout(r, 3000));
+      redisUp = true;
+      return { ok: true, output: 'started' };
+    });
+    await h.advance(10_000); // both probed down at t = 10 s
+    const waiting = h.events.find((e) => e.service === 'rtdetr' && e.status === 'unhealthy')!;
+    expect(waiting).toMatchObject({ cause: 'dependency_down', message: 'Health check failed: connection refused; waiting for redis (not restarted while it is down)', attempt: 0, nextRetryAt: null });
+    expect(h.monitor.state('rtdetr')).toMatchObject({ waitingFor: 'redis', dependsOn: ['redis'] });
+    await h.advance(10_000); // Redis restarted at 15 s, healthy at 18 s
+    expect(h.manager.restartTimes('redis')).toEqual([15_000]);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+    const redisHealthy = h.events.find((e) => e.service === 'redis' && e.status === 'healthy' && e.at > 0)!;
+    expect(h.manager.probeTimes('rtdetr').filter((t) => t > 10_000)[0]).toBe(redisHealthy.at); // at once, not at the next interval
+    expect(h.monitor.state('rtdetr')).toMatchObject({ status: 'healthy', attempt: 0 });
+    expect(h.monitor.state('rtdetr')?.waitingFor).toBeUndefined();
+  });
+
+  it('a dependent still down once its dependency is back goes through the usual flow from attempt 1', async () => {
+    h = harness(detectorNeedsRedis());
+    h.manager.set('redis', 'down');
+    h.manager.set('rtdetr', 'down');
+    h.manager.onRestart.set('rtdetr', async () => ({ ok: true, output: 'started' }));
+    h.monitor.start();
+    await h.advance(4000);
+    expect(h.monitor.state('rtdetr')?.status).toBe('unhealthy');
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+    h.manager.set('redis', 'up'); // back by itself, before its restart was due
+    await h.advance(15_000);
+    expect(h.manager.restartTimes('redis')).toEqual([]);
+    // The detector was looked at as soon as Redis was healthy: still down, so its own 5 s backoff, then attempt 1.
+    const redisBack = h.events.find((e) => e.service === 'redis' && e.status === 'healthy')!.at;
+    expect(h.manager.restartTimes('rtdetr')).toEqual([redisBack + 5000]);
+    expect(h.events.find((e) => e.service === 'rtdetr' && e.status === 'restarting')?.message).toBe('Attempting restart (attempt 1/3)');
+  });
+
+  it('a backoff already running when the dependency goes down is dropped; a chain names the root cause', async () => {
+    h = harness(testConfig({ healthCheckInterval: 10, services: [svc({ name: 'redis' }), svc({ name: 'rtdetr', dependsOn: ['redis'] }), svc({ name: 'nemotron', dependsOn: ['rtdetr'] })] }));
+    h.monitor.start();
+    await h.advance(0);
+    h.manager.set('nemotron', 'down');
+    h.monitor.trigger('nemotron');
+    await h.advance(1000);
+    expect(h.monitor.state('nemotron')?.status).toBe('unhealthy'); // in its 5 s backoff
+    h.manager.set('redis', 'down');
+    h.manager.set('rtdetr', 'down');
+    h.manager.failRestarts('redis');
+    h.monitor.trigger('redis');
+    await h.advance(100);
+    expect(h.monitor.state('nemotron')).toMatchObject({ waitingFor: 'redis', message: 'Not restarted: redis is down; waiting for redis (not restarted while it is down)' });
+    await h.advance(60_000);
+    expect(h.manager.restartTimes('nemotron')).toEqual([]);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+    expect(h.manager.restartTimes('redis').length).toBe(3);
+    expect(h.monitor.state('rtdetr')?.waitingFor).toBe('redis');
+  });
+
+  it('a restart that fails while its dependency went down waits instead of backing off; a manual restart still runs', async () => {
+    h = harness(detectorNeedsRedis());
+    h.monitor.start();
+    await h.advance(0);
+    h.manager.set('rtdetr', 'down');
+    h.manager.onRestart.set('rtdetr', async (_svc, signal) => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      return { ok: false, reason: 'exit code 1', output: 'cannot reach redis', exitCode: 1, signal: null, timedOut: false };
+    });
+    h.monitor.trigger('rtdetr');
+    await h.advance(5500); // restart running from 5 s
+    h.manager.set('redis', 'down');
+    h.manager.failRestarts('redis');
+    h.monitor.trigger('redis');
+    await h.advance(3000);
+    expect(h.timeline('rtdetr').slice(-3)).toEqual(['5000:restarting', '7000:restart_failed', '7000:unhealthy']);
+    expect(h.events.at(-1)?.service === 'rtdetr' || h.events.some((e) => e.service === 'rtdetr' && e.cause === 'dependency_down')).toBe(true);
+    await h.advance(60_000);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([5000]);
+    expect(h.monitor.act('rtdetr', 'restart')).toMatchObject({ ok: true });
+    await h.advance(0);
+    expect(h.manager.restartTimes('rtdetr')).toHaveLength(2);
   });
 });

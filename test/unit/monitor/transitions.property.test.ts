@@ -17,13 +17,15 @@ const RUNS = Number(process.env.WARDEN_PROPERTY_RUNS ?? 10_000);
 type Command =
   | { kind: 'wait'; ms: number }
   | { kind: 'probeDone'; result: 'up' | 'loading' | 'down' | 'stopped' }
-  | { kind: 'restartDone'; result: 'ok' | 'fail' | 'timeout'; cause: FailureCause }
+  | { kind: 'restartDone'; result: 'ok' | 'fail' | 'timeout' | 'notRun'; cause: FailureCause }
   | { kind: 'diagnosed'; cause: FailureCause }
   | { kind: 'action'; action: ServiceAction }
   | { kind: 'settings'; change: Partial<MachineSettings> }
   | { kind: 'signal' }
   /** Word from a restart in flight (the release gate's wait, the GPU's queue). */
-  | { kind: 'progress'; announce: boolean; wait: 'set' | 'clear' | 'keep' };
+  | { kind: 'progress'; announce: boolean; wait: 'set' | 'clear' | 'keep' }
+  /** A service it depends on goes down (named by its root cause) or all are back (§14). */
+  | { kind: 'dependency'; waitingFor: string | null };
 
 const settingsChange: fc.Arbitrary<Partial<MachineSettings>> = fc.oneof(
   fc.record({ monitorOnly: fc.boolean() }),
@@ -44,12 +46,13 @@ const cause = fc.constantFrom<FailureCause>('exit', 'exit', 'timeout', 'not_read
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 120_000 })) }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('probeDone' as const), result: fc.constantFrom('up' as const, 'loading' as const, 'down' as const, 'stopped' as const) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('restartDone' as const), result: fc.constantFrom('ok' as const, 'fail' as const, 'timeout' as const), cause }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('restartDone' as const), result: fc.constantFrom('ok' as const, 'fail' as const, 'timeout' as const, 'notRun' as const), cause }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('diagnosed' as const), cause }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('action' as const), action: fc.constantFrom<ServiceAction>('restart', 'pause', 'resume', 'reset') }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('settings' as const), change: settingsChange }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('signal' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('progress' as const), announce: fc.boolean(), wait: fc.constantFrom('set' as const, 'clear' as const, 'keep' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('dependency' as const), waitingFor: fc.constantFrom<string | null>(null, null, 'redis', 'rtdetr') }) },
 );
 
 const initialSettings: fc.Arbitrary<MachineSettings> = fc.record({
@@ -79,7 +82,7 @@ function probeResult(kind: 'up' | 'loading' | 'down' | 'stopped', latencyMs: num
   }
 }
 
-function restartResult(kind: 'ok' | 'fail' | 'timeout'): RestartResult {
+function restartResult(kind: 'ok' | 'fail' | 'timeout' | 'notRun'): RestartResult {
   if (kind === 'ok') return { ok: true, output: 'started' };
   return { ok: false, reason: kind === 'fail' ? 'exit code 1' : 'timed out', output: 'boom', exitCode: kind === 'fail' ? 1 : null, signal: null, timedOut: kind === 'timeout' };
 }
@@ -141,6 +144,17 @@ class World {
         return;
       case 'restartDone': {
         if (!this.restarting) return;
+        if (cmd.result === 'notRun') {
+          // It never ran (paused or made monitor only while it waited in line, or back by itself).
+          const before = this.state;
+          this.requested = true; // it asks for a look at once
+          const fx = this.feed({ type: 'restarted', result: restartResult('fail'), notRun: true });
+          expect(this.state.restarts, 'a restart that never ran is not counted').toBe(before.restarts);
+          expect(this.state.lastFailure, 'nor is it a failure').toEqual(before.lastFailure);
+          expect(fx.filter((e) => e.type === 'emit' && e.event.status === 'restart_failed')).toEqual([]);
+          expect(this.state.attempt).toBe(Math.max(0, before.attempt - 1));
+          return;
+        }
         const result = restartResult(cmd.result);
         this.feed({ type: 'restarted', result, ...(result.ok ? {} : { diagnosis: { cause: cmd.cause, line: null } }) });
         return;
@@ -165,6 +179,14 @@ class World {
         this.requested = true;
         this.signalSince = true;
         this.feed({ type: 'signal' });
+        return;
+      case 'dependency':
+        // A dependency back asks for a look at once, as a signal does.
+        if (cmd.waitingFor === null && this.state.waitingFor !== null) {
+          this.requested = true;
+          this.signalSince = true;
+        }
+        this.feed({ type: 'dependency', waitingFor: cmd.waitingFor });
         return;
       case 'progress':
         this.feed({ type: 'progress', message: 'Waiting for GPU memory to be released', announce: cmd.announce, ...(cmd.wait === 'keep' ? {} : { waitUntil: cmd.wait === 'set' ? this.now + 30_000 : null }) });
@@ -329,6 +351,16 @@ class World {
         expect(effects.length).toBe(input.announce ? 1 : 0);
       }
     }
+    // §14: while a dependency is down, nothing restarts it but a person; its downs are the dependency's.
+    if (restarts.length && input.type !== 'adopt' && !(input.type === 'action' && input.action === 'restart')) expect(state.waitingFor, 'automatic restart while its dependency is down').toBeNull();
+    for (const e of effects) {
+      if (e.type === 'emit' && e.event.cause === 'dependency_down') {
+        expect(e.event.status).toBe('unhealthy');
+        expect(state.waitingFor ?? before.waitingFor).not.toBeNull();
+        expect(e.event.message).toContain(`waiting for ${state.waitingFor ?? before.waitingFor}`);
+      }
+    }
+    if (input.type === 'dependency' && input.waitingFor === before.waitingFor) expect(effects).toEqual([]);
     // The gate's countdown shows only while the restart waits at the gate.
     if (state.phase.kind === 'restarting' && state.phase.waitUntil !== undefined) expect(this.restarting).toBe(true);
     for (const e of effects) if (e.type === 'emit' && e.event.waitUntil !== undefined) expect(e.event.status).toBe('restarting');

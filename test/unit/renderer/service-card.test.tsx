@@ -146,6 +146,14 @@ describe('ServiceCard', () => {
     expect(calls.some((c) => c.path === '/api/demo/rtdetr/crash')).toBe(true);
   });
 
+  it('shows what a service needs (CONTRACT §14), and nothing for one without dependencies', () => {
+    const view = card(state('rtdetr', { dependsOn: ['redis', 'minio'] }));
+    expect(screen.getByTestId('needs').textContent).toBe('needs redis, minio');
+    view.unmount();
+    card(state('rtdetr'));
+    expect(screen.queryByTestId('needs')).toBeNull();
+  });
+
   it('"Simulate CUDA OOM" appears in demo mode on a card with VRAM only, and calls the demo API', async () => {
     const f = fakeFetch({ 'GET /api/services/rtdetr/uptime': UPTIME, 'POST /api/demo/rtdetr/oom': { status: 202, body: { ok: true } } });
     const api = new ApiClient('tok', f.fetch);

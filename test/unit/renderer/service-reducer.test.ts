@@ -89,6 +89,17 @@ describe('service reducer', () => {
     expect(s2.services.a?.lastFailure?.reason).toBe('x');
   });
 
+  it('dependsOn comes from the snapshot and polls (events keep it); an older poll still updates it; junk is dropped', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [{ ...state('a'), dependsOn: ['redis', 7] }] });
+    expect(s0.services.a?.dependsOn).toEqual(['redis']);
+    const s1 = servicesReducer(s0, { type: 'event', event: event('a', { status: 'unhealthy', timestamp: '2025-12-26T02:30:00.000Z' }) });
+    expect(s1.services.a?.dependsOn).toEqual(['redis']);
+    const older = (dependsOn?: string[]) => ({ ...state('a', { timestamp: '2025-12-26T02:00:00.000Z' }), ...(dependsOn ? { dependsOn } : {}) });
+    expect(servicesReducer(s1, { type: 'poll', services: [older(['redis', 'minio'])] }).services.a?.dependsOn).toEqual(['redis', 'minio']);
+    expect(servicesReducer(s1, { type: 'poll', services: [older()] }).services.a?.dependsOn).toBeUndefined();
+    expect(normaliseState({ ...state('a'), dependsOn: 'redis' })?.dependsOn).toBeUndefined();
+  });
+
   it('a poll drops services that are no longer configured and adds new ones', () => {
     const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a'), state('gone')] });
     const s1 = servicesReducer(s0, { type: 'poll', services: [state('a'), state('added')] });
