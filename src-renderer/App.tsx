@@ -2,10 +2,12 @@ import { useEffect, useMemo, useState } from 'react';
 import { ApiClient } from './api/client.js';
 import { browserTokenEnv, loadToken, type TokenEnv } from './api/token.js';
 import { ConnectionStrip } from './components/common/ConnectionStrip.js';
+import { MaintenanceBanner } from './components/common/MaintenanceBanner.js';
 import { ServiceStatusAlert } from './components/common/ServiceStatusAlert.js';
 import { Dashboard } from './components/dashboard/Dashboard.js';
 import { SettingsPage } from './components/settings/SettingsPage.js';
 import { useHashRoute } from './hooks/useHashRoute.js';
+import { useMaintenance } from './hooks/useMaintenance.js';
 import { useServiceStatus, type WebSocketFactory } from './hooks/useServiceStatus.js';
 import { pageTitle } from './page-title.js';
 
@@ -16,7 +18,7 @@ export interface AppProps {
   fetchImpl?: typeof fetch;
 }
 
-/** The layout: header, connection strip and the alert banner above every page, then the page. */
+/** The layout: header, connection strip, the alert and maintenance banners above every page, then the page. */
 export function App({ tokenEnv, WebSocketImpl, fetchImpl }: AppProps) {
   // undefined: still looking for the token; null: there is none.
   const [token, setToken] = useState<string | null | undefined>(undefined);
@@ -26,6 +28,9 @@ export function App({ tokenEnv, WebSocketImpl, fetchImpl }: AppProps) {
   const live = useServiceStatus({ token: token ?? null, WebSocketImpl });
   const api = useMemo(() => (token ? new ApiClient(token, fetchImpl) : null), [token, fetchImpl]);
   const route = useHashRoute();
+  const maintenance = useMaintenance(api, live.pauseRevision);
+  // The buttons appear once the server has shown it knows maintenance windows (an older one answers 404).
+  const onMaintenance = maintenance.supported ? maintenance.refresh : undefined;
 
   useEffect(() => {
     document.title = pageTitle(live.states);
@@ -48,6 +53,7 @@ export function App({ tokenEnv, WebSocketImpl, fetchImpl }: AppProps) {
       </header>
       {api && <ConnectionStrip connection={live.connection} />}
       <ServiceStatusAlert states={live.states} />
+      {api && <MaintenanceBanner windows={maintenance.windows} api={api} onChange={maintenance.refresh} />}
       {live.configProblem !== null && (
         <section className="config-problem" role="alert">
           <strong>The settings file on disk cannot be used</strong> — Warden keeps running with the settings it had.
@@ -64,7 +70,7 @@ export function App({ tokenEnv, WebSocketImpl, fetchImpl }: AppProps) {
           </section>
         )}
         {api && route === 'settings' && <SettingsPage api={api} />}
-        {api && route === 'dashboard' && <Dashboard api={api} states={live.states} revision={live.revision} mergeStatus={live.mergeStatus} gpu={live.gpu} />}
+        {api && route === 'dashboard' && <Dashboard api={api} states={live.states} revision={live.revision} mergeStatus={live.mergeStatus} gpu={live.gpu} onMaintenance={onMaintenance} />}
       </main>
     </div>
   );

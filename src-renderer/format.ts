@@ -90,3 +90,11 @@ export function formatLatency(ms: number | null): string {
   if (ms === null) return '—';
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** "03:30": local time, 24 h (maintenance ends are read against the wall clock); "" for a missing or bad time. */
+export function clockTime(iso: string | null | undefined): string {
+  const at = iso ? new Date(iso) : null;
+  if (!at || Number.isNaN(at.getTime())) return '';
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(at.getHours())}:${two(at.getMinutes())}`;
+}

@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseHealthUrl } from './health-url.js';
 import { TIMING_KEYS, type TimingKey } from './timing-keys.js';
@@ -101,6 +102,31 @@ export const DEFAULT_SERVICES = [
   },
 ] satisfies z.input<typeof serviceSchema>[];
 
+/** A cron expression croner accepts (5 fields, or 6 with seconds); the error says what is wrong. */
+const cronSchema = z.string({ error: 'must be a cron expression such as "0 3 * * *"' }).superRefine((expr, ctx) => {
+  try {
+    new Cron(expr, { paused: true }).stop();
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid cron expression: ${(err as Error).message}` });
+  }
+});
+
+const isoTime = z.string({ error: 'must be an ISO 8601 time' }).refine((t) => !Number.isNaN(Date.parse(t)), { error: 'must be an ISO 8601 time such as "2026-12-24T22:00:00Z"' });
+
+const windowServices = z.array(z.string({ error: 'must be a service name' }), { error: 'must be a list of service names (leave it out for all)' }).optional();
+const windowReason = z.string().max(200, { error: 'must be at most 200 characters' }).optional();
+
+/** A maintenance window: `cron` + `duration` (seconds) recurring, or `from`/`to` once. */
+export const maintenanceSchema = z.union(
+  [
+    z.strictObject({ services: windowServices, cron: cronSchema, duration: seconds('positive'), reason: windowReason }),
+    z
+      .strictObject({ services: windowServices, from: isoTime, to: isoTime, reason: windowReason })
+      .refine((w) => Date.parse(w.to) > Date.parse(w.from), { error: 'must end after it starts (to > from)', path: ['to'] }),
+  ],
+  { error: 'must be {cron, duration} or {from, to}, with optional services and reason' },
+);
+
 export const configSchema = z
   .strictObject({
     serviceManagerType: z.enum(['shell', 'docker'], { error: 'must be "shell" or "docker"' }).default('shell'),
@@ -137,6 +163,8 @@ export const configSchema = z
       }, { error: 'must be an object with host and port' })
       .default({ host: '127.0.0.1', port: 8765 }),
     services: z.array(serviceSchema, { error: 'must be a list of services' }).default(() => structuredClone(DEFAULT_SERVICES)),
+    /** Maintenance windows (CONTRACT §14): recurring (cron, local time) or fixed; services paused meanwhile. */
+    maintenance: z.array(maintenanceSchema, { error: 'must be a list of maintenance windows' }).default([]),
   }, { error: 'must be a JSON object' })
   .superRefine((cfg, ctx) => {
     for (const issue of crossFieldIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
@@ -148,7 +176,7 @@ export const configSchema = z
  * wrong type, so validateConfig runs these on the raw input too and every problem is named at once.
  */
 function crossFieldIssues(raw: unknown): { path: (string | number)[]; message: string }[] {
-  const cfg = (typeof raw === 'object' && raw !== null ? raw : {}) as { serviceManagerType?: unknown; services?: unknown };
+  const cfg = (typeof raw === 'object' && raw !== null ? raw : {}) as { serviceManagerType?: unknown; services?: unknown; maintenance?: unknown };
   if (!Array.isArray(cfg.services)) return [];
   const docker = cfg.serviceManagerType === 'docker';
   const seen = new Map<string, number>();
@@ -164,6 +192,15 @@ function crossFieldIssues(raw: unknown): { path: (string | number)[]; message: s
     else seen.set(svc.name, i);
   });
   issues.push(...dependencyIssues(cfg.services, seen));
+  if (Array.isArray(cfg.maintenance)) {
+    cfg.maintenance.forEach((w: unknown, i) => {
+      const names = (typeof w === 'object' && w !== null ? (w as { services?: unknown }).services : undefined) ?? [];
+      if (!Array.isArray(names)) return;
+      names.forEach((n: unknown, j) => {
+        if (typeof n === 'string' && !seen.has(n)) issues.push({ path: ['maintenance', i, 'services', j], message: `unknown service "${n}"` });
+      });
+    });
+  }
   return issues;
 }
 

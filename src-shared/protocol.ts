@@ -46,6 +46,27 @@ export interface ServiceState {
   dependsOn?: string[];
   /** While one of them is not healthy: the root cause's name (it is not restarted meanwhile). */
   waitingFor?: string;
+  /** While a maintenance window covers it (CONTRACT §14): when that ends (ISO). */
+  maintenanceUntil?: string;
+}
+
+/** A maintenance window (CONTRACT §14): from the config (recurring, cron) or the API (ad hoc). */
+export interface MaintenanceWindow {
+  id: string;
+  /** The services it covers; null: all of them. */
+  services: string[] | null;
+  /** The current occurrence if active, else the next one (ISO). */
+  from: string;
+  to: string;
+  reason: string | null;
+  source: 'config' | 'api';
+  active: boolean;
+}
+
+/** GET /api/maintenance. */
+export interface MaintenanceList {
+  windows: MaintenanceWindow[];
+  timestamp: string;
 }
 
 export interface SnapshotMessage {

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { request } from 'undici';
-import type { ServiceAction, ServiceState } from '../../src-shared/protocol.js';
+import type { MaintenanceList, MaintenanceWindow, ServiceAction, ServiceState } from '../../src-shared/protocol.js';
 import { ConfigError, parseConfigText } from '../core/config/config-file.js';
 import { configDir, configPath } from '../core/config/paths.js';
 import { readServerFile, serverFilePath } from '../core/server/server-file.js';
@@ -43,11 +43,12 @@ async function target(opts: { config?: string; url?: string }, io: CliIo): Promi
   return { base: base.replace(/\/+$/, ''), token };
 }
 
-async function call(t: Target, method: 'GET' | 'POST', route: string, io: CliIo): Promise<{ status: number; body: unknown } | number> {
+async function call(t: Target, method: 'GET' | 'POST' | 'DELETE', route: string, io: CliIo, json?: unknown): Promise<{ status: number; body: unknown } | number> {
   try {
     const res = await request(`${t.base}${route}`, {
       method,
-      headers: { authorization: `Bearer ${t.token}` },
+      headers: { authorization: `Bearer ${t.token}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     });
@@ -107,4 +108,57 @@ export async function actionCommand(action: ServiceAction, name: string, opts: {
   }
   io.stderr(`${name}: ${action} refused: HTTP ${res.status}${message ? ` ${message}` : ''}\n`);
   return EXIT.runtime;
+}
+
+/** "30m", "2h", "1h30m", "45" (minutes) → minutes; null when it is not a duration. */
+export function parseMinutes(text: string): number | null {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$/.exec(text);
+  if (!m || text === '') return null;
+  return Number(m[1] ?? 0) * 1440 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) || null;
+}
+
+/**
+ * `warden maintenance [NAME…] DURATION [--reason R]` starts an ad-hoc window (all services without
+ * a name); `warden maintenance --end` ends the ad-hoc ones; `warden maintenance` lists them.
+ */
+export async function maintenanceCommand(args: string[], opts: { config?: string; url?: string; reason?: string; end?: boolean; json?: boolean }, io: CliIo): Promise<number> {
+  const t = await target(opts, io);
+  if (typeof t === 'number') return t;
+  if (opts.end) {
+    const res = await call(t, 'DELETE', '/api/maintenance', io);
+    if (typeof res === 'number') return res;
+    if (res.status !== 200) return refused(res, io);
+    const ended = (res.body as { ended?: number }).ended ?? 0;
+    io.stdout(ended === 0 ? 'no ad-hoc maintenance window was active\n' : `ended ${ended} maintenance window${ended > 1 ? 's' : ''}\n`);
+    return EXIT.ok;
+  }
+  if (args.length === 0) {
+    const res = await call(t, 'GET', '/api/maintenance', io);
+    if (typeof res === 'number') return res;
+    if (res.status !== 200) return refused(res, io);
+    const list = res.body as MaintenanceList;
+    if (opts.json) io.stdout(`${JSON.stringify(list, null, 2)}\n`);
+    else if (list.windows.length === 0) io.stdout('no maintenance windows\n');
+    else for (const w of list.windows) io.stdout(`${w.active ? 'active ' : 'next   '} ${w.from} → ${w.to}  ${w.services ? w.services.join(', ') : 'all services'}${w.reason ? `  (${w.reason})` : ''}  [${w.source}]\n`);
+    return EXIT.ok;
+  }
+  const minutes = parseMinutes(args.at(-1)!);
+  if (minutes === null) {
+    io.stderr(`maintenance: "${args.at(-1)}" is not a duration (e.g. 30m, 2h, 1h30m)\n`);
+    return EXIT.usage;
+  }
+  const services = args.slice(0, -1);
+  const res = await call(t, 'POST', '/api/maintenance', io, { minutes, ...(services.length ? { services } : {}), ...(opts.reason ? { reason: opts.reason } : {}) });
+  if (typeof res === 'number') return res;
+  if (res.status !== 201) return refused(res, io);
+  const w = (res.body as { window: MaintenanceWindow }).window;
+  io.stdout(`maintenance until ${w.to} for ${w.services ? w.services.join(', ') : 'all services'}\n`);
+  return EXIT.ok;
+}
+
+function refused(res: { status: number; body: unknown }, io: CliIo): number {
+  const error = (res.body as { error?: string } | null)?.error ?? '';
+  io.stderr(`maintenance refused: HTTP ${res.status}${error ? ` ${error}` : ''}\n`);
+  return res.status === 400 ? EXIT.usage : EXIT.runtime;
 }

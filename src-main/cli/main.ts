@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ACTIONS, type ServiceAction } from '../../src-shared/protocol.js';
-import { actionCommand, statusCommand } from './client-commands.js';
+import { actionCommand, maintenanceCommand, statusCommand } from './client-commands.js';
 import { configValidate } from './config-command.js';
 import { EXIT, type CliIo } from './io.js';
 import { serveCommand, type ServeOptions } from './serve-command.js';
@@ -9,6 +9,8 @@ export const USAGE = `Usage:
   warden serve [--config FILE] [--host H] [--port P] [--demo]   headless: monitor + server + dashboard
   warden status [--json] [--config FILE] [--url URL]            asks the running server
   warden restart|pause|resume|reset NAME [--config FILE] [--url URL]
+  warden maintenance [NAME…] DURATION [--reason R]   e.g. 30m, 2h (no NAME: all services)
+  warden maintenance [--end] [--json]                 list windows; --end ends the ad-hoc ones
   warden config validate [FILE]
 
 Exit codes: 0 ok, 1 runtime error, 2 bad usage or bad config, 3 server not reachable.
@@ -28,6 +30,8 @@ export async function main(argv: string[], io: CliIo, signal: AbortSignal, extra
         demo: { type: 'boolean' },
         json: { type: 'boolean' },
         url: { type: 'string' },
+        reason: { type: 'string' },
+        end: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -49,6 +53,8 @@ export async function main(argv: string[], io: CliIo, signal: AbortSignal, extra
     case 'status':
       if (rest.length) break;
       return statusCommand({ ...client, json: values.json }, io);
+    case 'maintenance':
+      return maintenanceCommand(rest, { ...client, reason: values.reason, end: values.end, json: values.json }, io);
     case 'config':
       if (rest[0] !== 'validate' || rest.length > 2) break;
       return configValidate(rest[1] ?? values.config, io);

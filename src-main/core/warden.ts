@@ -15,7 +15,8 @@ import type { ServiceManager } from './managers/service-manager.js';
 import { InflightRestarts, type InflightRestart } from './managers/inflight-restarts.js';
 import { stopGroup } from './managers/process-group.js';
 import { ShellServiceManager } from './managers/shell-service-manager.js';
-import type { ConfigNotice } from '../../src-shared/protocol.js';
+import type { ConfigNotice, MaintenanceList, MaintenanceWindow } from '../../src-shared/protocol.js';
+import { systemClock } from './monitor/clock.js';
 import type { Clock } from './monitor/clock.js';
 import { EventBus, type Listener } from './monitor/event-bus.js';
 import { HealthMonitor, type ServiceRuntime } from './monitor/health-monitor.js';
@@ -23,6 +24,7 @@ import { ProbeRegistry } from './probes/probe-registry.js';
 import { DockerEventWatcher } from './managers/docker-events.js';
 import { SignalHub } from './signals/signal-hub.js';
 import { StopIntents } from './signals/stop-intents.js';
+import { MaintenanceScheduler } from './maintenance/scheduler.js';
 
 /** What differs between the headless CLI and the tray app, passed in as small pieces. */
 export interface WardenDeps {
@@ -54,6 +56,12 @@ export interface Warden {
   readonly signals: SignalHub;
   /** GPU telemetry (nvidia-smi), when there is a GPU. */
   readonly gpu: GpuMonitor;
+  /** Maintenance windows (CONTRACT §14): list them, begin an ad-hoc one, end the ad-hoc ones. */
+  readonly maintenance: {
+    list(): MaintenanceList;
+    start(req: { services?: string[]; minutes: number; reason?: string }): Promise<MaintenanceWindow>;
+    endAdHoc(): Promise<number>;
+  };
   /** The config in effect (settings with the overrides applied). */
   config(): WardenConfig;
   /** The saved settings, as the file has them: what the settings page edits. */
@@ -143,6 +151,9 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   monitor.subscribe((event) => {
     void journal.append(event);
   });
+  const maintenance = new MaintenanceScheduler({ clock: deps.clock ?? systemClock, target: monitor, file: path.join(deps.dataDir, 'maintenance.json'), logger });
+  await maintenance.load();
+  maintenance.apply(config.maintenance);
 
   // A service that just came back gets its watch connection at once, not on its retry backoff.
   monitor.subscribe((event) => {
@@ -194,6 +205,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     config = effective;
     // One synchronous step: monitor, signals and probes all show this config together.
     monitor.apply(plan);
+    maintenance.apply(effective.maintenance);
     signals.apply(effective);
     gpu.apply(effective.gpu);
     for (const s of removed) void probes.forget(s.name);
@@ -254,6 +266,11 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     logger,
     signals,
     gpu,
+    maintenance: {
+      list: () => maintenance.list(),
+      start: (req) => maintenance.begin(req),
+      endAdHoc: () => maintenance.endAdHoc(),
+    },
     config: () => config,
     settings: () => settings,
     settingsEtag: version,
@@ -265,6 +282,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     start() {
       logger.info({ services: config.services.map((s) => s.name), strategy: config.serviceManagerType }, 'warden started');
       monitor.start(adoptions(config));
+      maintenance.start();
       signals.apply(config);
       gpu.start();
       fileWatch?.start();
@@ -275,6 +293,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
       await queue; // a save in progress lands (or fails) before the monitor stops
       signals.stop();
       gpu.stop();
+      maintenance.stop();
       await monitor.stop();
       await Promise.all([...managers.values()].map((m) => m.close()));
       await probes.close();

@@ -141,6 +141,7 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp> {
   const tray = new WardenTray({
     monitor: warden.monitor,
     gpu: warden.gpu,
+    maintenance: warden.maintenance,
     iconsDir: icons,
     clock: o.clock,
     actions: {
@@ -156,6 +157,7 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp> {
         }
       },
       quit: () => app.quit(),
+      showError: (title, body) => notifier.error(title, body),
     },
   });
 

@@ -49,6 +49,19 @@ export function trayTooltip(states: readonly ServiceState[], gpu?: TrayGpuView):
   return [statusLine(states), ...gpuTooltipLines(gpu)].join('\n');
 }
 
+/** How long the tray's maintenance items pause services (the dashboard's quick buttons use the same). */
+export const TRAY_MAINTENANCE_MINUTES = 30;
+
+/** The maintenance items (CONTRACT §14); only offered when the tray has a maintenance source. */
+export interface TrayMenuMaintenance {
+  /** Whether an ad-hoc window is active: only those can be ended (config windows cannot). */
+  adHocActive: boolean;
+  /** Start a window for one service, or for all of them (null). */
+  start(service: string | null): void;
+  /** End every ad-hoc window. */
+  end(): void;
+}
+
 /** What the menu's items do. */
 export interface TrayMenuActions {
   act(service: string, action: ServiceAction): void;
@@ -64,8 +77,11 @@ export interface TrayMenuActions {
  * The tray's context menu: the main UI on Linux, where tray click events are unreliable. Each
  * service shows its status, with Restart and Pause/Resume (and Reset when it has given up).
  */
-export function trayMenuTemplate(states: readonly ServiceState[], opts: { startAtLogin: boolean; actions: TrayMenuActions }): MenuItemConstructorOptions[] {
-  const { actions } = opts;
+export function trayMenuTemplate(
+  states: readonly ServiceState[],
+  opts: { startAtLogin: boolean; actions: TrayMenuActions; maintenance?: TrayMenuMaintenance },
+): MenuItemConstructorOptions[] {
+  const { actions, maintenance } = opts;
   const services: MenuItemConstructorOptions[] = states.map((s) => {
     const paused = s.status === 'paused';
     const submenu: MenuItemConstructorOptions[] = [
@@ -75,6 +91,7 @@ export function trayMenuTemplate(states: readonly ServiceState[], opts: { startA
       paused ? { label: 'Resume', click: () => actions.act(s.service, 'resume') } : { label: 'Pause', click: () => actions.act(s.service, 'pause') },
     ];
     if (s.status === 'failed' || s.status === 'restart_failed') submenu.push({ label: 'Reset retries', click: () => actions.act(s.service, 'reset') });
+    if (maintenance) submenu.push({ label: `Maintenance for ${TRAY_MAINTENANCE_MINUTES} min`, click: () => maintenance.start(s.service) });
     return { label: `${s.service} — ${STATUS_LABEL[s.status]}`, submenu };
   });
   const allPaused = states.length > 0 && states.every((s) => s.status === 'paused');
@@ -86,9 +103,19 @@ export function trayMenuTemplate(states: readonly ServiceState[], opts: { startA
     allPaused
       ? { label: 'Resume all', click: () => actions.resumeAll() }
       : { label: 'Pause all', enabled: states.length > 0, click: () => actions.pauseAll() },
+    ...maintenanceItems(maintenance, states.length > 0),
     { type: 'separator' },
     { label: 'Start at login', type: 'checkbox', checked: opts.startAtLogin, click: (item) => actions.setStartAtLogin(item.checked) },
     { type: 'separator' },
     { label: 'Quit Warden', click: () => actions.quit() },
+  ];
+}
+
+/** "Maintenance for all (30 min)" and "End maintenance" (enabled only while an ad-hoc window is active). */
+function maintenanceItems(m: TrayMenuMaintenance | undefined, anyService: boolean): MenuItemConstructorOptions[] {
+  if (!m) return [];
+  return [
+    { label: `Maintenance for all (${TRAY_MAINTENANCE_MINUTES} min)`, enabled: anyService, click: () => m.start(null) },
+    { label: 'End maintenance', enabled: m.adHocActive, click: () => m.end() },
   ];
 }

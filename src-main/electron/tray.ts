@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { Menu, Tray, nativeImage } from 'electron';
-import type { ServiceAction, ServiceState, ServiceStatusEvent } from '../../src-shared/protocol.js';
+import type { MaintenanceList, MaintenanceWindow, ServiceAction, ServiceState, ServiceStatusEvent } from '../../src-shared/protocol.js';
 import type { Severity } from '../../src-shared/status.js';
 import { systemClock, type Clock } from '../core/monitor/clock.js';
-import { trayMenuTemplate, traySeverity, trayTooltip, type TrayGpuView } from './tray-view.js';
+import { TRAY_MAINTENANCE_MINUTES, trayMenuTemplate, traySeverity, trayTooltip, type TrayGpuView, type TrayMenuMaintenance } from './tray-view.js';
 
 /** The tray icon file for a severity; Electron picks `tray-<severity>@2x.png` beside it on HiDPI. */
 export function trayIconPath(iconsDir: string, severity: Severity): string {
@@ -24,6 +24,17 @@ export interface TrayGpu {
   latest(): TrayGpuView;
 }
 
+/**
+ * What the tray needs from the core's maintenance windows (Warden.maintenance, CONTRACT §14).
+ * start and endAdHoc may answer at once or later (the core persists ad-hoc windows first).
+ */
+export interface TrayMaintenance {
+  list(): MaintenanceList;
+  start(o: { services?: string[]; minutes: number; reason?: string }): MaintenanceWindow | Promise<MaintenanceWindow>;
+  /** Ends every ad-hoc window; answers how many. */
+  endAdHoc(): number | Promise<number>;
+}
+
 /** What the tray's own items do (windows, autostart, quitting live elsewhere). */
 export interface TrayAppActions {
   openDashboard(): void;
@@ -31,6 +42,8 @@ export interface TrayAppActions {
   isStartAtLogin(): boolean;
   setStartAtLogin(enabled: boolean): void | Promise<void>;
   quit(): void;
+  /** Show an action that failed (the app shows a notification); absent: the failure is dropped. */
+  showError?(title: string, body: string): void;
 }
 
 /**
@@ -45,12 +58,15 @@ export class WardenTray {
   private severity: Severity | null = null;
   private tooltip: string | null = null;
   private timer: unknown = null;
+  private disposed = false;
 
   constructor(
     private readonly opts: {
       monitor: TrayMonitor;
       /** GPU telemetry for the tooltip's "GPU 0: 18.2 / 24.0 GiB" lines; absent: no GPU lines. */
       gpu?: TrayGpu;
+      /** Maintenance windows; absent: the menu has no maintenance items. */
+      maintenance?: TrayMaintenance;
       iconsDir: string;
       actions: TrayAppActions;
       /** Rebuild at most this often during a burst of events. */
@@ -101,12 +117,42 @@ export class WardenTray {
         },
         quit: () => actions.quit(),
       },
+      maintenance: this.opts.maintenance && this.maintenanceItems(this.opts.maintenance),
     });
     // On Linux the menu must be set again after any change for the tray to show it.
     this.tray.setContextMenu(Menu.buildFromTemplate(template));
   }
 
+  /** The menu's maintenance items, wired to the core; the list is read once per rebuild. */
+  private maintenanceItems(m: TrayMaintenance): TrayMenuMaintenance {
+    let adHocActive = false;
+    try {
+      adHocActive = m.list().windows.some((w) => w.active && w.source === 'api');
+    } catch {
+      // Unreadable: offer no End item rather than losing the whole menu.
+    }
+    return {
+      adHocActive,
+      start: (service) =>
+        this.attempt('Warden: could not start maintenance', () => m.start(service === null ? { minutes: TRAY_MAINTENANCE_MINUTES } : { services: [service], minutes: TRAY_MAINTENANCE_MINUTES })),
+      end: () => this.attempt('Warden: could not end maintenance', () => m.endAdHoc()),
+    };
+  }
+
+  /**
+   * Run a menu action, then rebuild the menu once it has answered (End maintenance's state
+   * follows). A throw or rejection from a menu click would reach Electron as an unhandled
+   * main-process error, so both are caught and shown instead.
+   */
+  private attempt(title: string, fn: () => unknown): void {
+    void Promise.resolve()
+      .then(fn)
+      .catch((err: unknown) => this.opts.actions.showError?.(title, err instanceof Error ? err.message : String(err)))
+      .finally(() => this.scheduleRender());
+  }
+
   dispose(): void {
+    this.disposed = true;
     this.cancel();
     this.unsubscribe();
     this.tray.destroy();
@@ -121,7 +167,8 @@ export class WardenTray {
   }
 
   private scheduleRender(): void {
-    if (this.timer !== null) return;
+    // An action that answers after dispose must not touch the destroyed tray.
+    if (this.timer !== null || this.disposed) return;
     this.timer = this.clock.setTimeout(() => this.render(), this.opts.debounceMs ?? 100);
   }
 

@@ -1,4 +1,4 @@
-import type { ServiceAction } from '../../src-shared/protocol.js';
+import type { MaintenanceList, MaintenanceWindow, ServiceAction } from '../../src-shared/protocol.js';
 
 /** An API answer: the HTTP status and the parsed JSON body (null when there was none). */
 export interface ApiResult<T = unknown> {
@@ -49,6 +49,21 @@ export class ApiClient {
   /** Demo: a GPU stand-in dies of CUDA out of memory. */
   oom(service: string) {
     return this.request<{ ok?: boolean; message?: string; error?: string }>('POST', `/api/demo/${encodeURIComponent(service)}/oom`);
+  }
+
+  /** Active maintenance windows and the next occurrence of recurring ones (CONTRACT §14); an older server answers 404. */
+  maintenance() {
+    return this.request<Partial<MaintenanceList>>('GET', '/api/maintenance');
+  }
+
+  /** An ad-hoc window from now on; without services it covers all of them. */
+  startMaintenance(o: { services?: string[]; minutes: number; reason?: string }) {
+    return this.request<{ ok?: boolean; window?: MaintenanceWindow; error?: string; message?: string }>('POST', '/api/maintenance', o);
+  }
+
+  /** Ends every ad-hoc window (config windows cannot be ended). */
+  endMaintenance() {
+    return this.request<{ ok?: boolean; ended?: number; error?: string; message?: string }>('DELETE', '/api/maintenance');
   }
 
   settings() {

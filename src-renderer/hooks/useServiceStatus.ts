@@ -42,6 +42,8 @@ export interface ServiceStatusResult {
   states: Record<string, ServiceState>;
   /** Bumped on every status event (views refetch details the WebSocket does not carry). */
   revision: number;
+  /** Bumped on every status event that is paused or leaves paused (maintenance starts and ends show so). */
+  pauseRevision: number;
   /** Fold a polled GET /api/status answer in. */
   mergeStatus(services: unknown[]): void;
   /** A hand edit of the config file the server could not use (its running config stayed), or null. */
@@ -172,6 +174,7 @@ export function useServiceStatus(opts: UseServiceStatusOptions): ServiceStatusRe
     connection,
     states: state.services,
     revision: state.revision,
+    pauseRevision: state.pauseRevision,
     mergeStatus,
     configProblem,
     gpu,

@@ -8,6 +8,11 @@ export interface ServicesState {
   services: Record<string, ServiceState>;
   /** Bumped on every applied status event: lets views refetch details the WebSocket does not carry. */
   revision: number;
+  /**
+   * Bumped on every applied event whose status is paused or that leaves paused: maintenance
+   * windows start and end with such events, so the maintenance list is refetched on them.
+   */
+  pauseRevision: number;
 }
 
 /** What changes the dashboard's picture of the services. */
@@ -17,12 +22,18 @@ export type ServicesAction =
   | { type: 'poll'; services: unknown[] };
 
 /** The state before anything arrived. */
-export const initialServicesState: ServicesState = { services: {}, revision: 0 };
+export const initialServicesState: ServicesState = { services: {}, revision: 0, pauseRevision: 0 };
 
 /** `waitUntil` only while the server sends one: it exists only while a restart waits at the GPU gate. */
 function withWait(s: ServiceState, raw: Loose): ServiceState {
   const { waitUntil: _old, ...rest } = s;
   return typeof raw.waitUntil === 'string' ? { ...rest, waitUntil: raw.waitUntil } : rest;
+}
+
+/** `maintenanceUntil` only as a string (CONTRACT §14): the server sends it only while a window covers the service. */
+function withMaintenance(s: ServiceState, until: unknown): ServiceState {
+  const { maintenanceUntil: _old, ...rest } = s;
+  return typeof until === 'string' ? { ...rest, maintenanceUntil: until } : rest;
 }
 
 function lastFailureOf(v: unknown): ServiceState['lastFailure'] {
@@ -57,7 +68,7 @@ export function normaliseState(raw: unknown): ServiceState | null {
   // What it needs (CONTRACT §14), from the snapshot and polls; events do not carry it.
   const needs = Array.isArray(raw.dependsOn) ? raw.dependsOn.filter((n): n is string => typeof n === 'string') : [];
   if (needs.length > 0) state.dependsOn = needs;
-  return withWait(state, raw);
+  return withWait(withMaintenance(state, raw.maintenanceUntil), raw);
 }
 
 function byName(list: unknown[]): Record<string, ServiceState> {
@@ -91,7 +102,9 @@ export function applyEvent(current: ServiceState | undefined, raw: unknown): Ser
     lastFailure: typeof raw.reason === 'string' ? { reason: raw.reason, output: str(raw.output, ''), at: timestamp, cause: toCause(raw.cause) ?? 'exit' } : base.lastFailure,
   };
   // The server sends waitUntil only while a restart waits at the GPU gate: an event without it ends the wait.
-  return withWait(next, raw);
+  // Events never carry maintenanceUntil (snapshot and polls do): it is kept while the service
+  // stays paused, and dropped once it is not, since a window always shows as paused.
+  return withWait(status === 'paused' ? next : withMaintenance(next, undefined), raw);
 }
 
 /**
@@ -102,7 +115,7 @@ export function applyEvent(current: ServiceState | undefined, raw: unknown): Ser
 function mergePolled(current: ServiceState | undefined, polled: ServiceState): ServiceState {
   if (!current || Date.parse(polled.timestamp) >= Date.parse(current.timestamp)) return polled;
   const { dependsOn: _was, ...rest } = current;
-  return {
+  const merged: ServiceState = {
     ...rest,
     ...(polled.dependsOn ? { dependsOn: polled.dependsOn } : {}),
     lastCheckAt: polled.lastCheckAt,
@@ -112,25 +125,29 @@ function mergePolled(current: ServiceState | undefined, polled: ServiceState): S
     lastFailure: polled.lastFailure,
     monitorOnly: polled.monitorOnly,
   };
+  // The poll is the only source of maintenanceUntil, so it sets and clears it, but only while
+  // the newer status the events gave is still paused (a window ended since: no end time to show).
+  return withMaintenance(merged, current.status === 'paused' ? polled.maintenanceUntil : undefined);
 }
 
 /** The dashboard's state machine: snapshot replaces, events merge, polls refresh details. */
 export function servicesReducer(state: ServicesState, action: ServicesAction): ServicesState {
   switch (action.type) {
     case 'snapshot':
-      return { services: byName(action.services), revision: state.revision };
+      return { ...state, services: byName(action.services) };
     case 'event': {
       const name = isObject(action.event) ? action.event.service : undefined;
       const next = applyEvent(typeof name === 'string' ? state.services[name] : undefined, action.event);
       if (!next) return state;
-      return { services: { ...state.services, [next.service]: next }, revision: state.revision + 1 };
+      const pause = next.status === 'paused' || state.services[next.service]?.status === 'paused';
+      return { services: { ...state.services, [next.service]: next }, revision: state.revision + 1, pauseRevision: state.pauseRevision + (pause ? 1 : 0) };
     }
     case 'poll': {
       // The poll lists every configured service: one missing from it was removed in settings.
       const polled = byName(action.services);
       const services: Record<string, ServiceState> = {};
       for (const [name, s] of Object.entries(polled)) services[name] = mergePolled(state.services[name], s);
-      return { services, revision: state.revision };
+      return { ...state, services };
     }
   }
 }

@@ -234,13 +234,14 @@ describe('dashboard in Chromium against the real server', () => {
     await page.reload();
     await waitStatus('broken', 'failed');
     await page.waitForSelector('[role="alert"]', WAIT);
-    // Tab order: brand, Dashboard, Settings, then the banner's Dismiss button, then the first card's buttons.
+    // Tab order: brand, Dashboard, Settings, then the banner's Dismiss button, the header's maintenance
+    // button, then the first card's buttons.
     const labels: string[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 6; i++) {
       await page.keyboard.press('Tab');
       labels.push(await page.evaluate(() => document.activeElement?.textContent?.trim() ?? ''));
     }
-    expect(labels).toEqual(['Warden', 'Dashboard', 'Settings', 'Dismiss', 'Restart now']);
+    expect(labels).toEqual(['Warden', 'Dashboard', 'Settings', 'Dismiss', 'Maintenance for all, 30 min', 'Restart now']);
     const ring = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
     expect(ring).toBe('solid');
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(13, 17, 23)');

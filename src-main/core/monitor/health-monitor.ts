@@ -106,6 +106,16 @@ export class HealthMonitor {
     this.runners.get(name)?.trigger();
   }
 
+  /** A maintenance window covers this service until `until` (null: none does any more). */
+  setMaintenance(name: string, until: number | null, reason: string | null): void {
+    this.runners.get(name)?.setMaintenance(until, reason);
+  }
+
+  /** Names of the services, in config order. */
+  names(): string[] {
+    return [...this.runners.keys()];
+  }
+
   /** Probe every service now (e.g. after the machine resumes from sleep). */
   triggerAll(): void {
     for (const r of this.runners.values()) r.trigger();

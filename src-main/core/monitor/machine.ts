@@ -81,8 +81,8 @@ export type Phase =
    * (`permanent`: no new round until a person acts or the config changes). Probed every interval.
    */
   | { kind: 'failed'; at: number; retryAt: number | null; cause: FailureCause; permanent: boolean }
-  /** Probed, never restarted: by the user, or because it was stopped on purpose (docker stop). */
-  | { kind: 'paused'; by: 'user' | 'stop' }
+  /** Probed, never restarted: by the user, because it was stopped on purpose (docker stop), or in a maintenance window. */
+  | { kind: 'paused'; by: 'user' | 'stop' | 'maintenance' }
   /** Stopped or removed: nothing more is started. */
   | { kind: 'stopped' };
 
@@ -154,6 +154,9 @@ export interface MachineState {
    * are that one's, so it is not restarted and no attempt is used until that one is healthy.
    */
   waitingFor: string | null;
+  /** A maintenance window covers it until then (CONTRACT §14): paused, probed, never restarted. */
+  maintenanceUntil: number | null;
+  maintenanceReason: string | null;
 }
 
 /** Everything the machine reacts to. */
@@ -175,6 +178,8 @@ export type Input =
   | { type: 'progress'; message: string; announce: boolean; waitUntil?: number | null }
   /** The answer to a `diagnose` effect: why readiness ran out. */
   | { type: 'diagnosed'; diagnosis: Diagnosis }
+  /** A maintenance window covers it until `until` (with its reason), or none does any more (null). */
+  | { type: 'maintenance'; until: number | null; reason: string | null }
   /** A dependency is down (its root cause's name), or null: all of them are healthy again. */
   | { type: 'dependency'; waitingFor: string | null }
   | { type: 'action'; action: ServiceAction }
@@ -233,6 +238,8 @@ export function initialState(now: number): MachineState {
     restart: null,
     wakeAt: null,
     waitingFor: null,
+    maintenanceUntil: null,
+    maintenanceReason: null,
   };
 }
 

@@ -110,6 +110,11 @@ export class ServiceRunner {
     return this.runtime.svc.dependsOn;
   }
 
+  /** A maintenance window covers it until `until` (null: none does); nothing when unchanged. */
+  setMaintenance(until: number | null, reason: string | null): void {
+    if (this.state.maintenanceUntil !== until || this.state.maintenanceReason !== reason) this.dispatch({ type: 'maintenance', until, reason });
+  }
+
   /** A dependency is down (the root cause's name) or all are healthy (null); nothing when unchanged. */
   setDependency(waitingFor: string | null): void {
     if (this.state.waitingFor !== waitingFor) this.dispatch({ type: 'dependency', waitingFor });
@@ -165,6 +170,7 @@ export class ServiceRunner {
       ...waitField(s),
       ...(this.runtime.svc.dependsOn.length > 0 ? { dependsOn: [...this.runtime.svc.dependsOn] } : {}),
       ...(s.waitingFor !== null ? { waitingFor: s.waitingFor } : {}),
+      ...(s.maintenanceUntil !== null ? { maintenanceUntil: iso(s.maintenanceUntil) } : {}),
     };
   }
 

@@ -83,6 +83,8 @@ function apply(c: Ctx, input: Input): void {
       return;
     case 'dependency':
       return onDependency(c, input.waitingFor);
+    case 'maintenance':
+      return onMaintenance(c, input.until, input.reason);
     case 'action':
       return reply(c, onAction(c, input.action));
     case 'settings':
@@ -144,6 +146,10 @@ function onSteadyProbe(c: Ctx, r: ProbeResult, startedAt: number): void {
     setMessage(c, `Paused: checked but never restarted (last check: ${r.state}, ${r.reason})`);
     return;
   }
+  if (phase.kind === 'paused' && phase.by === 'maintenance') {
+    setMessage(c, `${maintenanceText(c)} (last check: ${r.state}, ${r.reason})`);
+    return;
+  }
   if (r.state === 'up') {
     if (s.status === 'healthy') {
       // The budget and the crash-loop backoff come back only after a stretch of health (§9.11).
@@ -182,6 +188,8 @@ function onDown(c: Ctx, r: ProbeResult, startedAt: number): void {
     setStatus(c, 'unhealthy', `Health check failed: ${r.reason} (monitor only: not restarted)`);
     return;
   }
+  // In a maintenance window (after a person's manual restart in it): paused again, not restarted (§14).
+  if (s.maintenanceUntil !== null) return backToMaintenance(c);
   // Its dependency is down: that is the cause, not this service (§14).
   if (s.waitingFor !== null) return waitForDependency(c, `Health check failed: ${r.reason}`);
   // Back from loading with the round already spent (it was failed, then loaded for a while).
@@ -291,6 +299,11 @@ function attemptFailed(c: Ctx, reason: string, output: string, diagnosis: Diagno
     setStatus(c, 'restart_failed', `${label} (monitor only now: not restarted again)`, { force: true, failure: sent });
     return;
   }
+  if (s.maintenanceUntil !== null) {
+    // A manual restart in a maintenance window failed: no next attempt in it (§14).
+    setStatus(c, 'restart_failed', label, { force: true, failure: sent });
+    return backToMaintenance(c);
+  }
   if (permanent || n >= max) {
     // The restart_failed event goes out first, with no next retry, then failed (§3 step 6).
     setStatus(c, 'restart_failed', label, { force: true, failure: sent });
@@ -328,6 +341,54 @@ function enterBackoff(c: Ctx): void {
   // is fresh enough; one still in flight is not: its answer is not known yet.
   s.lastWaitMs = wait;
   setPhase(c, { kind: 'backoff', until, verifyAt, verified: !s.probing && verifyAt > until });
+}
+
+// ---- maintenance windows (§14) -----------------------------------------------------------------
+
+/**
+ * A window begins (or moves its end) or is over. In one: paused — probed, never restarted, no
+ * alerts (a restart already running finishes, as with Pause). A person's own Pause is kept. At
+ * its end: a fresh budget, as after Resume, and a look at once.
+ */
+function onMaintenance(c: Ctx, until: number | null, reason: string | null): void {
+  const { s } = c;
+  const was = s.maintenanceUntil;
+  s.maintenanceUntil = until;
+  s.maintenanceReason = reason;
+  const phase = s.phase;
+  if (until !== null) {
+    if (phase.kind === 'paused' && phase.by === 'user') return;
+    if (phase.kind === 'paused' && phase.by === 'maintenance') {
+      if (was !== until) setStatus(c, 'paused', maintenanceText(c), { force: true });
+      return;
+    }
+    setPhase(c, { kind: 'paused', by: 'maintenance' });
+    setStatus(c, 'paused', maintenanceText(c));
+    return;
+  }
+  if (!(phase.kind === 'paused' && phase.by === 'maintenance')) return;
+  s.attempt = 0;
+  s.lastWaitMs = null;
+  s.episode = null;
+  if (s.restart) {
+    setPhase(c, { kind: 'restarting' });
+    setStatus(c, 'restarting', 'Restart in progress (started before the maintenance window)');
+    return;
+  }
+  setPhase(c, { kind: 'watching' });
+  s.nextProbeAt = c.now;
+  setMessage(c, 'Maintenance window over: checking now');
+}
+
+function backToMaintenance(c: Ctx): void {
+  setPhase(c, { kind: 'paused', by: 'maintenance' });
+  setStatus(c, 'paused', maintenanceText(c));
+}
+
+function maintenanceText(c: Ctx): string {
+  const until = c.s.maintenanceUntil;
+  const at = until === null ? '?' : `${new Date(until).toISOString().slice(11, 16)} UTC`;
+  return `In maintenance until ${at}${c.s.maintenanceReason ? ` (${c.s.maintenanceReason})` : ''}: probed, never restarted`;
 }
 
 // ---- dependencies (§14) ------------------------------------------------------------------------
@@ -424,6 +485,14 @@ function onAction(c: Ctx, action: ServiceAction): ActionResult {
       }
       return { ok: true, message: 'paused' };
     case 'resume':
+      // A window still covers it: paused it stays, by the window (ended by the window, or DELETE /api/maintenance).
+      if (s.maintenanceUntil !== null) {
+        if (!(s.phase.kind === 'paused' && s.phase.by === 'maintenance')) {
+          setPhase(c, { kind: 'paused', by: 'maintenance' });
+          setStatus(c, 'paused', maintenanceText(c), { force: true });
+        }
+        return { ok: true, message: `resumed, but a maintenance window covers it until ${new Date(s.maintenanceUntil).toISOString()}` };
+      }
       if (s.phase.kind === 'paused') {
         // A fresh budget (§9.8); a restart still running from before the pause is followed again.
         s.attempt = 0;

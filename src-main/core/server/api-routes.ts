@@ -6,6 +6,7 @@ import { SettingsConflict, type Warden } from '../warden.js';
 import { SECURITY_HEADERS, sendError, sendJson } from './http-responses.js';
 import type { WardenMetrics } from './metrics.js';
 import { readJsonBody } from './read-body.js';
+import { MaintenanceRequestError } from '../maintenance/scheduler.js';
 
 /** Largest accepted PUT /api/settings body. */
 export const MAX_SETTINGS_BYTES = 64 * 1024;
@@ -34,7 +35,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url
 
 /** One row of the API table (CONTRACT §5). */
 export interface Route {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   pattern: RegExp;
   handler: Handler;
 }
@@ -99,6 +100,40 @@ export function apiRoutes(ctx: ApiContext): Route[] {
         else if (result.ok) sendJson(res, 202, { ok: true, message: result.message });
         else sendJson(res, 409, { ok: false, error: result.error, message: result.message });
       },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/maintenance$/,
+      handler: (_req, res) => sendJson(res, 200, warden.maintenance.list()),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/maintenance$/,
+      // An ad-hoc window from now (CONTRACT §14): {services?, minutes, reason?}.
+      handler: async (req, res) => {
+        const body = await readJsonBody(req, 4096);
+        if (!body.ok) {
+          sendError(res, body.status, body.error);
+          return;
+        }
+        const problem = maintenanceBodyProblem(body.value);
+        if (problem) {
+          sendError(res, 400, problem);
+          return;
+        }
+        const b = body.value as { services?: string[]; minutes: number; reason?: string };
+        try {
+          sendJson(res, 201, { ok: true, window: await warden.maintenance.start(b) });
+        } catch (err) {
+          if (!(err instanceof MaintenanceRequestError)) throw err;
+          sendError(res, 400, err.message);
+        }
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: /^\/api\/maintenance$/,
+      handler: async (_req, res) => sendJson(res, 200, { ok: true, ended: await warden.maintenance.endAdHoc() }),
     },
     {
       method: 'GET',
@@ -176,6 +211,18 @@ export function apiRoutes(ctx: ApiContext): Route[] {
     }
   }
   return routes;
+}
+
+/** What is wrong with a POST /api/maintenance body, or null. */
+function maintenanceBodyProblem(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'body must be a JSON object: {"minutes": 30, "services": ["rtdetr"], "reason": "driver update"}';
+  const b = v as Record<string, unknown>;
+  const extra = Object.keys(b).filter((k) => !['services', 'minutes', 'reason'].includes(k));
+  if (extra.length > 0) return `unknown field${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}`;
+  if (typeof b.minutes !== 'number') return 'minutes is required: a number of minutes';
+  if (b.services !== undefined && !(Array.isArray(b.services) && b.services.every((s) => typeof s === 'string'))) return 'services must be a list of service names (leave it out for all)';
+  if (b.reason !== undefined && typeof b.reason !== 'string') return 'reason must be text';
+  return null;
 }
 
 /** Route an authenticated API request: 404 for an unknown path, 405 for a known path's wrong method. */

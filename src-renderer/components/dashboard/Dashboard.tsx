@@ -5,6 +5,7 @@ import { useNow } from '../../hooks/useNow.js';
 import { usePolling } from '../../hooks/usePolling.js';
 import { vramByService, type GpuState } from '../../state/gpu-reducer.js';
 import { GpuStrip } from './GpuStrip.js';
+import { MaintainAll } from './MaintainAll.js';
 import { ServiceCard } from './ServiceCard.js';
 
 /** /api/status is polled this often: the WebSocket carries status changes, not every probe's latency. */
@@ -20,10 +21,12 @@ export interface DashboardProps {
   mergeStatus(services: unknown[]): void;
   /** GPU telemetry from the WebSocket; absent or without a usable GPU: no GPU parts. */
   gpu?: GpuState;
+  /** Refetch the maintenance list after a maintenance button; absent (a server without maintenance windows): no such buttons. */
+  onMaintenance?: () => void;
 }
 
 /** A card per service (design a2v.10), kept fresh by the WebSocket plus a 10 s poll. */
-export function Dashboard({ api, states, revision, mergeStatus, gpu }: DashboardProps) {
+export function Dashboard({ api, states, revision, mergeStatus, gpu, onMaintenance }: DashboardProps) {
   const [demo, setDemo] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const now = useNow(5000);
@@ -54,7 +57,10 @@ export function Dashboard({ api, states, revision, mergeStatus, gpu }: Dashboard
   const list = Object.values(states);
   return (
     <section className="dashboard" aria-labelledby="dashboard-title">
-      <h1 id="dashboard-title">Services</h1>
+      <div className="dashboard__head">
+        <h1 id="dashboard-title">Services</h1>
+        {onMaintenance && <MaintainAll api={api} onChange={onMaintenance} />}
+      </div>
       {problem && (
         <p className="form-error" role="alert">
           {problem}
@@ -66,7 +72,7 @@ export function Dashboard({ api, states, revision, mergeStatus, gpu }: Dashboard
       ) : (
         <div className="cards">
           {list.map((s) => (
-            <ServiceCard key={s.service} state={s} api={api} now={now} demo={demo} vram={vram[s.service]} />
+            <ServiceCard key={s.service} state={s} api={api} now={now} demo={demo} vram={vram[s.service]} onMaintenance={onMaintenance} />
           ))}
         </div>
       )}

@@ -3,9 +3,11 @@ import { CAUSE_TEXT } from '../../../src-shared/causes.js';
 import type { ServiceAction, ServiceState } from '../../../src-shared/protocol.js';
 import { severityOf } from '../../../src-shared/status.js';
 import type { ApiClient } from '../../api/client.js';
-import { formatGiB, formatLatency, relativeTime, statusIcon, statusLabel } from '../../format.js';
+import { clockTime, formatGiB, formatLatency, relativeTime, statusIcon, statusLabel } from '../../format.js';
+import { useActionFeedback } from '../../hooks/useActionFeedback.js';
 import { usePolling } from '../../hooks/usePolling.js';
 import type { VramShare } from '../../state/gpu-reducer.js';
+import { QUICK_MAINTENANCE_MINUTES } from '../../state/maintenance.js';
 import { Sparkline } from './Sparkline.js';
 import { UptimeBar } from './UptimeBar.js';
 
@@ -22,9 +24,9 @@ export interface ServiceCardProps {
   demo?: boolean;
   /** What the latest GPU sample attributes to this service, per GPU; absent: nothing. */
   vram?: VramShare[];
+  /** Refetch the maintenance list after "Maintenance 30 min"; absent (a server without maintenance windows): no button. */
+  onMaintenance?: () => void;
 }
-
-type Feedback = { kind: 'ok' | 'error'; text: string } | null;
 
 const DONE: Record<ServiceAction, string> = {
   restart: 'Restart requested',
@@ -39,10 +41,9 @@ export function vramText(shares: VramShare[]): string {
 }
 
 /** One service on the dashboard (design a2v.10): status, timing, uptime, last failure, actions. */
-export function ServiceCard({ state: s, api, now, demo = false, vram }: ServiceCardProps) {
+export function ServiceCard({ state: s, api, now, demo = false, vram, onMaintenance }: ServiceCardProps) {
   const [uptime, setUptime] = useState<{ ratio: number | null; buckets: (number | null)[] } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [feedback, setFeedback] = useState<Feedback>(null);
+  const { busy, feedback, run } = useActionFeedback();
   const severity = severityOf(s.status);
   const headingId = `svc-${s.service}`;
 
@@ -59,20 +60,10 @@ export function ServiceCard({ state: s, api, now, demo = false, vram }: ServiceC
     s.service,
   );
 
-  const run = async (label: string, call: () => Promise<{ status: number; body: { message?: string; error?: string } | null }>, done: string) => {
-    setBusy(true);
-    setFeedback(null);
-    try {
-      const r = await call();
-      if (r.status >= 200 && r.status < 300) setFeedback({ kind: 'ok', text: done });
-      else setFeedback({ kind: 'error', text: r.body?.message ?? r.body?.error ?? `${label} failed (HTTP ${r.status})` });
-    } catch {
-      setFeedback({ kind: 'error', text: `${label} failed: Warden is not reachable` });
-    } finally {
-      setBusy(false);
-    }
-  };
   const act = (action: ServiceAction, label: string) => () => void run(label, () => api.act(s.service, action), DONE[action]);
+  const maintain = (changed: () => void) => () =>
+    void run('Maintenance', () => api.startMaintenance({ services: [s.service], minutes: QUICK_MAINTENANCE_MINUTES }), `In maintenance for ${QUICK_MAINTENANCE_MINUTES} min`).then(changed);
+  const maintenanceEnd = clockTime(s.maintenanceUntil);
   const paused = s.status === 'paused';
   const latencies = s.recentLatencies;
   const checks = latencies.length === 1 ? 'last check' : `last ${latencies.length} checks`;
@@ -88,6 +79,11 @@ export function ServiceCard({ state: s, api, now, demo = false, vram }: ServiceC
         </span>
       </header>
       <p className="card__message">{s.message || '\u00a0'}</p>
+      {maintenanceEnd && (
+        <p className="card__maintenance" data-testid="maintenance">
+          In maintenance until {maintenanceEnd}
+        </p>
+      )}
       {s.dependsOn && s.dependsOn.length > 0 && (
         <p className="card__needs" data-testid="needs">
           needs {s.dependsOn.join(', ')}
@@ -149,6 +145,11 @@ export function ServiceCard({ state: s, api, now, demo = false, vram }: ServiceC
         ) : (
           <button type="button" className="button" onClick={act('pause', 'Pause')} disabled={busy}>
             Pause
+          </button>
+        )}
+        {onMaintenance && (
+          <button type="button" className="button" onClick={maintain(onMaintenance)} disabled={busy}>
+            Maintenance {QUICK_MAINTENANCE_MINUTES} min
           </button>
         )}
         <button type="button" className="button" onClick={act('reset', 'Reset')} disabled={busy}>

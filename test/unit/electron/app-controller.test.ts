@@ -151,6 +151,29 @@ describe('the tray app composes the same core as `warden serve`', () => {
   });
 });
 
+describe('maintenance from the tray (CONTRACT §14)', () => {
+  const menuClick = (label: string) => FakeTray.instances[0]?.item(label).click?.({} as Electron.MenuItem, undefined, {} as Electron.KeyboardEvent);
+
+  it('"Maintenance for all (30 min)" starts an ad-hoc window in the core, and "End maintenance" ends it', async () => {
+    await writeConfig();
+    const app = await started();
+    expect(FakeTray.instances[0]?.item('End maintenance').enabled).toBe(false);
+    menuClick('Maintenance for all (30 min)');
+    await vi.waitFor(() => expect(app.warden.maintenance.list().windows).toMatchObject([{ services: null, source: 'api', active: true }]));
+    await vi.waitFor(() => expect(FakeTray.instances[0]?.item('End maintenance').enabled).toBe(true));
+    menuClick('End maintenance');
+    await vi.waitFor(() => expect(app.warden.maintenance.list().windows).toEqual([]));
+  });
+
+  it('a refusal from the core is shown as an error notification', async () => {
+    await writeConfig();
+    const app = await started();
+    vi.spyOn(app.warden.maintenance, 'start').mockRejectedValue(new Error('the maintenance file cannot be written'));
+    menuClick('Maintenance for all (30 min)');
+    await vi.waitFor(() => expect(FakeNotification.instances.map((n) => [n.options.title, n.options.body])).toContainEqual(['Warden: could not start maintenance', 'the maintenance file cannot be written']));
+  });
+});
+
 describe('single instance', () => {
   it('a second launch shows the first instance’s dashboard', async () => {
     await writeConfig();

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { click, FakeTray, labels, resetFakeElectron } from './fake-electron.js';
 import { harness, testConfig } from '../../helpers/monitor-harness.js';
-import { WardenTray, trayIconPath } from '../../../src-main/electron/tray.js';
+import { WardenTray, trayIconPath, type TrayMaintenance } from '../../../src-main/electron/tray.js';
 import { trayTooltip } from '../../../src-main/electron/tray-view.js';
-import type { ServiceState } from '../../../src-shared/protocol.js';
+import type { MaintenanceWindow, ServiceState } from '../../../src-shared/protocol.js';
 
 vi.mock('electron', async () => (await import('./fake-electron.js')).fakeElectron);
 
@@ -292,5 +292,178 @@ describe('the tray follows the GPU telemetry', () => {
     expect(gpu.listeners.size).toBe(1);
     gpuTray.dispose();
     expect(gpu.listeners.size).toBe(0);
+  });
+});
+
+/** A stand-in for the core's Warden.maintenance: records requests, can answer later or fail. */
+class FakeMaintenance implements TrayMaintenance {
+  windows: MaintenanceWindow[] = [];
+  requests: unknown[] = [];
+  /** Thrown at once (sync) or as a rejection (async). */
+  failure: Error | string | null = null;
+  async = false;
+  listFails = false;
+
+  list() {
+    if (this.listFails) throw new Error('scheduler not ready');
+    return { windows: this.windows, timestamp: 'x' };
+  }
+  start(o: { services?: string[]; minutes: number; reason?: string }) {
+    this.requests.push(['start', o]);
+    return this.answer(() => {
+      const w: MaintenanceWindow = { id: `w${this.windows.length + 1}`, services: o.services ?? null, from: 'a', to: 'b', reason: null, source: 'api', active: true };
+      this.windows.push(w);
+      return w;
+    });
+  }
+  endAdHoc() {
+    this.requests.push(['end']);
+    return this.answer(() => {
+      const before = this.windows.length;
+      this.windows = this.windows.filter((w) => w.source !== 'api');
+      return before - this.windows.length;
+    });
+  }
+  private answer<T>(fn: () => T): T | Promise<T> {
+    const failure = this.failure;
+    if (this.async) return Promise.resolve().then(() => (failure ? Promise.reject(failure) : fn()));
+    if (failure) throw failure;
+    return fn();
+  }
+}
+
+describe('maintenance from the tray (CONTRACT §14)', () => {
+  let m: FakeMaintenance;
+  let errors: string[];
+  let mTray: WardenTray | null;
+  const make = (maintenance: TrayMaintenance, showError = true) => {
+    resetFakeElectron();
+    mTray = new WardenTray({
+      monitor: h.monitor,
+      maintenance,
+      iconsDir: ICONS,
+      actions: {
+        openDashboard() {},
+        openSettings() {},
+        isStartAtLogin: () => false,
+        setStartAtLogin() {},
+        quit() {},
+        ...(showError ? { showError: (title: string, body: string) => errors.push(`${title}: ${body}`) } : {}),
+      },
+    });
+  };
+  const endItem = () => fake().item('End maintenance');
+  const sub = (label: string) => fake().item(label).submenu as Electron.MenuItemConstructorOptions[];
+  beforeEach(() => {
+    m = new FakeMaintenance();
+    errors = [];
+    make(m);
+  });
+  afterEach(() => mTray?.dispose());
+
+  it('adds "Maintenance for 30 min" to each service, and "Maintenance for all" and "End maintenance" to the menu', async () => {
+    await allHealthy();
+    expect(labels(fake().menus.at(-1) ?? [])).toEqual([
+      'redis — healthy',
+      'rtdetr — healthy',
+      'nemotron — healthy',
+      '---',
+      'Open dashboard',
+      'Settings…',
+      'Pause all',
+      'Maintenance for all (30 min)',
+      'End maintenance',
+      '---',
+      'Start at login',
+      '---',
+      'Quit Warden',
+    ]);
+    expect(labels(sub('rtdetr — healthy'))).toEqual(['Service responding normally (HTTP 200)', '---', 'Restart', 'Pause', 'Maintenance for 30 min']);
+    expect(endItem().enabled).toBe(false);
+  });
+
+  it("a service's item starts a 30 min window for it; then End maintenance is enabled", async () => {
+    await allHealthy();
+    click(sub('rtdetr — healthy').find((i) => i.label === 'Maintenance for 30 min') as Electron.MenuItemConstructorOptions);
+    await h.advance(100);
+    expect(m.requests).toEqual([['start', { services: ['rtdetr'], minutes: 30 }]]);
+    expect(endItem().enabled).toBe(true);
+  });
+
+  it('"Maintenance for all" starts one window over every service; "End maintenance" ends the ad-hoc ones and is disabled again', async () => {
+    m.async = true; // the core persists ad-hoc windows before answering
+    click(fake().item('Maintenance for all (30 min)'));
+    await h.advance(100);
+    expect(m.requests).toEqual([['start', { minutes: 30 }]]);
+    expect(endItem().enabled).toBe(true);
+    click(endItem());
+    await h.advance(100);
+    expect(m.requests.at(-1)).toEqual(['end']);
+    expect(endItem().enabled).toBe(false);
+    expect(errors).toEqual([]);
+  });
+
+  it('End maintenance is disabled while only config windows or upcoming ad-hoc ones exist', () => {
+    m.windows = [
+      { id: 'c', services: null, from: 'a', to: 'b', reason: null, source: 'config', active: true },
+      { id: 'a', services: null, from: 'a', to: 'b', reason: null, source: 'api', active: false },
+    ];
+    mTray?.render();
+    expect(endItem().enabled).toBe(false);
+    m.windows.push({ id: 'a2', services: ['redis'], from: 'a', to: 'b', reason: null, source: 'api', active: true });
+    mTray?.render();
+    expect(endItem().enabled).toBe(true);
+  });
+
+  it('a refusal, thrown or rejected, is shown as an error, and the menu is rebuilt', async () => {
+    m.failure = new Error('minutes must be more than 0');
+    click(fake().item('Maintenance for all (30 min)'));
+    await h.advance(100);
+    expect(errors).toEqual(['Warden: could not start maintenance: minutes must be more than 0']);
+    const menus = fake().menus.length;
+    m.async = true;
+    m.failure = 'disk full';
+    click(endItem());
+    await h.advance(100);
+    expect(errors.at(-1)).toBe('Warden: could not end maintenance: disk full');
+    expect(fake().menus.length).toBe(menus + 1);
+  });
+
+  it('without an error sink a failure is dropped quietly (never an unhandled rejection)', async () => {
+    mTray?.dispose();
+    make(m, false);
+    m.failure = new Error('nope');
+    const menus = fake().menus.length;
+    click(fake().item('Maintenance for all (30 min)'));
+    await h.advance(100);
+    expect(fake().menus.length).toBe(menus + 1);
+  });
+
+  it('an unreadable list leaves End maintenance disabled but keeps the menu', () => {
+    m.windows = [{ id: 'a', services: null, from: 'a', to: 'b', reason: null, source: 'api', active: true }];
+    m.listFails = true;
+    mTray?.render();
+    expect(endItem().enabled).toBe(false);
+    expect(fake().item('Open dashboard')).toBeTruthy();
+  });
+
+  it('an answer that comes after dispose does not touch the destroyed tray', async () => {
+    m.async = true;
+    click(fake().item('Maintenance for all (30 min)'));
+    const menus = fake().menus.length;
+    mTray?.dispose();
+    mTray = null;
+    await h.advance(200);
+    expect(m.requests).toHaveLength(1);
+    expect(fake().menus.length).toBe(menus);
+  });
+
+  it('with no services, "Maintenance for all" is disabled', async () => {
+    const empty = harness(testConfig({ services: [] }));
+    resetFakeElectron();
+    const t = new WardenTray({ monitor: empty.monitor, maintenance: m, iconsDir: ICONS, actions: { openDashboard() {}, openSettings() {}, isStartAtLogin: () => false, setStartAtLogin() {}, quit() {} } });
+    expect(fake().item('Maintenance for all (30 min)').enabled).toBe(false);
+    t.dispose();
+    await empty.dispose();
   });
 });

@@ -25,7 +25,9 @@ type Command =
   /** Word from a restart in flight (the release gate's wait, the GPU's queue). */
   | { kind: 'progress'; announce: boolean; wait: 'set' | 'clear' | 'keep' }
   /** A service it depends on goes down (named by its root cause) or all are back (§14). */
-  | { kind: 'dependency'; waitingFor: string | null };
+  | { kind: 'dependency'; waitingFor: string | null }
+  /** A maintenance window begins (until some time from now) or ends (§14). */
+  | { kind: 'maintenance'; minutes: number | null };
 
 const settingsChange: fc.Arbitrary<Partial<MachineSettings>> = fc.oneof(
   fc.record({ monitorOnly: fc.boolean() }),
@@ -53,6 +55,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('signal' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('progress' as const), announce: fc.boolean(), wait: fc.constantFrom('set' as const, 'clear' as const, 'keep' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('dependency' as const), waitingFor: fc.constantFrom<string | null>(null, null, 'redis', 'rtdetr') }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('maintenance' as const), minutes: fc.constantFrom<number | null>(null, null, 1, 30) }) },
 );
 
 const initialSettings: fc.Arbitrary<MachineSettings> = fc.record({
@@ -148,6 +151,7 @@ class World {
           // It never ran (paused or made monitor only while it waited in line, or back by itself).
           const before = this.state;
           this.requested = true; // it asks for a look at once
+          this.lastAttempt = Math.max(0, this.lastAttempt - 1); // the attempt is given back
           const fx = this.feed({ type: 'restarted', result: restartResult('fail'), notRun: true });
           expect(this.state.restarts, 'a restart that never ran is not counted').toBe(before.restarts);
           expect(this.state.lastFailure, 'nor is it a failure').toEqual(before.lastFailure);
@@ -180,6 +184,19 @@ class World {
         this.signalSince = true;
         this.feed({ type: 'signal' });
         return;
+      case 'maintenance': {
+        // Its end asks for a look at once, as a signal does.
+        if (cmd.minutes === null && this.state.maintenanceUntil !== null) {
+          this.requested = true;
+          this.signalSince = true;
+        }
+        const until = cmd.minutes === null ? null : this.now + cmd.minutes * 60_000;
+        const fx = this.feed({ type: 'maintenance', until, reason: until === null ? null : 'driver update' });
+        // §14: in a window it is paused (unless a person had paused it), and a window's start or end starts nothing.
+        if (until !== null && this.state.phase.kind !== 'stopped') expect(this.state.status).toBe('paused');
+        expect(fx.filter((e) => e.type === 'restart')).toEqual([]);
+        return;
+      }
       case 'dependency':
         // A dependency back asks for a look at once, as a signal does.
         if (cmd.waitingFor === null && this.state.waitingFor !== null) {
@@ -351,6 +368,8 @@ class World {
         expect(effects.length).toBe(input.announce ? 1 : 0);
       }
     }
+    // §14: in a maintenance window nothing restarts it but a person.
+    if (restarts.length && input.type !== 'adopt' && !(input.type === 'action' && input.action === 'restart')) expect(state.maintenanceUntil, 'automatic restart in a maintenance window').toBeNull();
     // §14: while a dependency is down, nothing restarts it but a person; its downs are the dependency's.
     if (restarts.length && input.type !== 'adopt' && !(input.type === 'action' && input.action === 'restart')) expect(state.waitingFor, 'automatic restart while its dependency is down').toBeNull();
     for (const e of effects) {

@@ -1,50 +1,16 @@
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { App } from '../../../src-renderer/App.js';
-import type { TokenEnv } from '../../../src-renderer/api/token.js';
 import { EVENT_REFRESH_DELAY_MS, STATUS_REFRESH_MS } from '../../../src-renderer/components/dashboard/Dashboard.js';
-import { defaultConfig } from '../../../src-shared/config-schema.js';
-import { fakeFetch } from './fake-fetch.js';
 import { FakeWebSocket, FakeWebSocketFactory } from './fake-websocket.js';
 import { event, state } from './fixtures.js';
+import { fakeFetch } from './fake-fetch.js';
+import { freshAppEachTest, renderApp, settle, STATUS, tokenEnv, UPTIME } from './render-app.js';
 
-function tokenEnv(token: string | null): TokenEnv {
-  return {
-    location: { hash: '', pathname: '/', search: '' },
-    history: { state: null, replaceState: () => undefined },
-    storage: { getItem: () => token, setItem: () => undefined },
-  };
-}
-
-const STATUS = { status: 200, body: { services: [state('redis'), state('rtdetr')], timestamp: '2025-12-26T02:00:00.000Z' } };
-const UPTIME = { status: 200, body: { ratio: 1, buckets: Array(24).fill(1) } };
-
-function app(routes: Parameters<typeof fakeFetch>[0] = {}, env = tokenEnv('tok')) {
-  const f = fakeFetch({
-    'GET /api/status': STATUS,
-    'GET /api/services/redis/uptime': UPTIME,
-    'GET /api/services/rtdetr/uptime': UPTIME,
-    'GET /api/settings': { status: 200, body: defaultConfig() },
-    ...routes,
-  });
-  render(<App tokenEnv={env} WebSocketImpl={FakeWebSocketFactory} fetchImpl={f.fetch} />);
-  return f;
-}
-
-/** Let the token promise and first fetches settle. */
-const settle = () => act(async () => vi.advanceTimersByTimeAsync(0));
+const app = renderApp;
 
 describe('App', () => {
-  beforeEach(() => {
-    FakeWebSocket.reset();
-    vi.useFakeTimers();
-    window.location.hash = '';
-  });
-  afterEach(() => {
-    cleanup();
-    vi.useRealTimers();
-    window.location.hash = '';
-  });
+  freshAppEachTest();
 
   it('without a token it explains how to open the dashboard and connects nowhere', async () => {
     app({}, tokenEnv(null));

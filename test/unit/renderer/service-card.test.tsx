@@ -165,6 +165,40 @@ describe('ServiceCard', () => {
     expect(f.calls.some((c) => c.path === '/api/demo/rtdetr/oom')).toBe(true);
   });
 
+  it('"Maintenance 30 min" POSTs a window for this service only, confirms, then asks for the list to be refetched', async () => {
+    const f = fakeFetch({ 'GET /api/services/rtdetr/uptime': UPTIME, 'POST /api/maintenance': { status: 201, body: { ok: true } } });
+    const changed = vi.fn();
+    render(<ServiceCard state={state('rtdetr')} api={new ApiClient('tok', f.fetch)} now={NOW} onMaintenance={changed} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Maintenance 30 min' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('In maintenance for 30 min'));
+    expect(f.calls.filter((c) => c.method === 'POST').map((c) => [c.path, c.body])).toEqual([['/api/maintenance', { services: ['rtdetr'], minutes: 30 }]]);
+    expect(changed).toHaveBeenCalledTimes(1);
+  });
+
+  it('"Maintenance 30 min" sits after Pause/Resume, shows a refusal inline, and is absent without a maintenance API', async () => {
+    const f = fakeFetch({ 'GET /api/services/rtdetr/uptime': UPTIME, 'POST /api/maintenance': { status: 400, body: { error: 'unknown service: rtdetr' } } });
+    const api = new ApiClient('tok', f.fetch);
+    const view = render(<ServiceCard state={state('rtdetr', { status: 'paused' })} api={api} now={NOW} onMaintenance={() => undefined} />);
+    const names = [...document.querySelectorAll('.card__actions button')].map((b) => b.textContent);
+    expect(names.indexOf('Maintenance 30 min')).toBe(names.indexOf('Resume') + 1);
+    fireEvent.click(screen.getByRole('button', { name: 'Maintenance 30 min' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('unknown service: rtdetr'));
+    view.rerender(<ServiceCard state={state('rtdetr')} api={api} now={NOW} />);
+    expect(screen.queryByRole('button', { name: 'Maintenance 30 min' })).toBeNull();
+  });
+
+  it('while a window covers it, says until when in local 24 h time, and nothing once it is over', () => {
+    const f = fakeFetch({ 'GET /api/services/rtdetr/uptime': UPTIME });
+    const api = new ApiClient('tok', f.fetch);
+    const until = new Date(2025, 11, 26, 15, 5).toISOString();
+    const view = render(<ServiceCard state={state('rtdetr', { status: 'paused', maintenanceUntil: until })} api={api} now={NOW} />);
+    expect(screen.getByTestId('maintenance').textContent).toBe('In maintenance until 15:05');
+    view.rerender(<ServiceCard state={state('rtdetr', { status: 'paused', maintenanceUntil: 'not a time' })} api={api} now={NOW} />);
+    expect(screen.queryByTestId('maintenance')).toBeNull();
+    view.rerender(<ServiceCard state={state('rtdetr')} api={api} now={NOW} />);
+    expect(screen.queryByTestId('maintenance')).toBeNull();
+  });
+
   it('refreshes the uptime bar every minute and keeps the last one when offline', async () => {
     vi.useFakeTimers();
     let n = 0;

@@ -157,6 +157,55 @@ describe('service reducer', () => {
     expect(polled.services.a?.waitUntil).toBe(until);
   });
 
+  it('keeps maintenanceUntil from a state, and only a string one', () => {
+    const until = '2025-12-26T03:30:00.000Z';
+    expect(normaliseState(state('a', { status: 'paused', maintenanceUntil: until }))?.maintenanceUntil).toBe(until);
+    expect(normaliseState({ ...state('a', { status: 'paused' }), maintenanceUntil: 1800 })).not.toHaveProperty('maintenanceUntil');
+    expect(normaliseState(state('a'))).not.toHaveProperty('maintenanceUntil');
+  });
+
+  it('events never carry maintenanceUntil: it is kept while the service stays paused, and dropped once it is not', () => {
+    const until = '2025-12-26T03:30:00.000Z';
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a', { status: 'paused', maintenanceUntil: until })] });
+    const s1 = servicesReducer(s0, { type: 'event', event: event('a', { status: 'paused', message: 'In maintenance until 03:30: probed, never restarted' }) });
+    expect(s1.services.a?.maintenanceUntil).toBe(until);
+    const s2 = servicesReducer(s1, { type: 'event', event: event('a', { status: 'healthy', previous: 'paused' }) });
+    expect(s2.services.a).not.toHaveProperty('maintenanceUntil');
+  });
+
+  it('a poll sets and clears maintenanceUntil, also when it is older than the events (while the service is still paused)', () => {
+    const until = '2025-12-26T03:30:00.000Z';
+    const later = '2025-12-26T04:00:00.000Z';
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a')] });
+    const set = servicesReducer(s0, { type: 'poll', services: [state('a', { status: 'paused', maintenanceUntil: until })] });
+    expect(set.services.a?.maintenanceUntil).toBe(until);
+    // An event newer than the next poll: the poll still refreshes the end (the window was extended)…
+    const paused = servicesReducer(set, { type: 'event', event: event('a', { status: 'paused', timestamp: '2025-12-26T03:00:00.000Z' }) });
+    const extended = servicesReducer(paused, { type: 'poll', services: [state('a', { status: 'paused', maintenanceUntil: later })] });
+    expect(extended.services.a).toMatchObject({ status: 'paused', maintenanceUntil: later });
+    // …and clears it (ended) …
+    const cleared = servicesReducer(extended, { type: 'poll', services: [state('a', { status: 'paused' })] });
+    expect(cleared.services.a).not.toHaveProperty('maintenanceUntil');
+    // …but an older poll does not bring it back once the events said the service is no longer paused.
+    const resumed = servicesReducer(extended, { type: 'event', event: event('a', { status: 'healthy', timestamp: '2025-12-26T03:10:00.000Z' }) });
+    const stale = servicesReducer(resumed, { type: 'poll', services: [state('a', { status: 'paused', maintenanceUntil: later })] });
+    expect(stale.services.a).toMatchObject({ status: 'healthy' });
+    expect(stale.services.a).not.toHaveProperty('maintenanceUntil');
+  });
+
+  it('counts events into, within and out of paused in pauseRevision (the maintenance list is refetched on them), and no others', () => {
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a'), state('b')] });
+    const s1 = servicesReducer(s0, { type: 'event', event: event('a', { status: 'unhealthy' }) });
+    expect([s1.revision, s1.pauseRevision]).toEqual([1, 0]);
+    const s2 = servicesReducer(s1, { type: 'event', event: event('a', { status: 'paused' }) });
+    const s3 = servicesReducer(s2, { type: 'event', event: event('a', { status: 'paused', message: 'extended' }) });
+    const s4 = servicesReducer(s3, { type: 'event', event: event('a', { status: 'healthy' }) });
+    expect([s4.revision, s4.pauseRevision]).toEqual([4, 3]);
+    // Snapshots and polls keep both counters.
+    const s5 = servicesReducer(servicesReducer(s4, { type: 'snapshot', services: [state('a')] }), { type: 'poll', services: [state('a')] });
+    expect([s5.revision, s5.pauseRevision]).toEqual([4, 3]);
+  });
+
   it('recognises the server message types only', () => {
     expect(messageType({ type: 'snapshot' })).toBe('snapshot');
     expect(messageType({ type: 'service_status' })).toBe('service_status');
