@@ -105,7 +105,10 @@ export const DEFAULT_SERVICES = [
 /** A cron expression croner accepts (5 fields, or 6 with seconds); the error says what is wrong. */
 const cronSchema = z.string({ error: 'must be a cron expression such as "0 3 * * *"' }).superRefine((expr, ctx) => {
   try {
-    new Cron(expr, { paused: true }).stop();
+    const cron = new Cron(expr, { paused: true });
+    const next = cron.nextRun();
+    cron.stop();
+    if (next === null) ctx.addIssue({ code: 'custom', message: 'this cron expression never fires (e.g. 30 February)' });
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: `not a valid cron expression: ${(err as Error).message}` });
   }
@@ -113,7 +116,10 @@ const cronSchema = z.string({ error: 'must be a cron expression such as "0 3 * *
 
 const isoTime = z.string({ error: 'must be an ISO 8601 time' }).refine((t) => !Number.isNaN(Date.parse(t)), { error: 'must be an ISO 8601 time such as "2026-12-24T22:00:00Z"' });
 
-const windowServices = z.array(z.string({ error: 'must be a service name' }), { error: 'must be a list of service names (leave it out for all)' }).optional();
+const windowServices = z
+  .array(z.string({ error: 'must be a service name' }), { error: 'must be a list of service names (leave it out for all)' })
+  .min(1, { error: 'must name at least one service (leave it out for all)' })
+  .optional();
 const windowReason = z.string().max(200, { error: 'must be at most 200 characters' }).optional();
 
 /** A maintenance window: `cron` + `duration` (seconds) recurring, or `from`/`to` once. */

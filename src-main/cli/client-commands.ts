@@ -112,7 +112,7 @@ export async function actionCommand(action: ServiceAction, name: string, opts: {
 
 /** "30m", "2h", "1h30m", "45" (minutes) → minutes; null when it is not a duration. */
 export function parseMinutes(text: string): number | null {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) || null;
   const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$/.exec(text);
   if (!m || text === '') return null;
   return Number(m[1] ?? 0) * 1440 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) || null;

@@ -6,9 +6,14 @@ import type { MaintenanceList, MaintenanceWindow } from '../../../src-shared/pro
 import type { Clock } from '../monitor/clock.js';
 import { coverage, listWindows, nextChange, type AdHocWindow } from './windows.js';
 
-/** The longest ad-hoc window (a week), and the longest single timer Node keeps (~24.8 days). */
+/** The longest ad-hoc window (a week). */
 export const MAX_MINUTES = 7 * 24 * 60;
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * It looks again at least this often: its timer runs on the monotonic clock, which stands still
+ * while the machine sleeps, but windows end at wall-clock times (a window that ended during a
+ * suspend ends within a minute of waking).
+ */
+const MAX_TIMER_MS = 60_000;
 
 /** What the scheduler drives: the monitor's services. */
 export interface MaintenanceTarget {
@@ -31,6 +36,8 @@ export class MaintenanceScheduler {
   private timer: unknown = null;
   private running = false;
   private seq = 0;
+  /** Writes of the file, one after the other (each a whole new file, renamed over the old). */
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly opts: { clock: Clock; target: MaintenanceTarget; file: string; logger: Logger },
@@ -80,11 +87,12 @@ export class MaintenanceScheduler {
     const unknown = (req.services ?? []).filter((s) => !known.has(s));
     if (unknown.length > 0) throw new MaintenanceRequestError(`unknown service${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
     if (req.reason !== undefined && req.reason.length > 200) throw new MaintenanceRequestError('reason must be at most 200 characters');
+    if (req.services !== undefined && req.services.length === 0) throw new MaintenanceRequestError('services must name at least one service (leave it out for all)');
     const now = this.opts.clock.now();
-    const w: AdHocWindow = { id: `api-${now}-${++this.seq}`, services: req.services && req.services.length > 0 ? [...req.services] : null, from: now, to: now + req.minutes * 60_000, reason: req.reason?.trim() || null };
+    const w: AdHocWindow = { id: `api-${now}-${++this.seq}`, services: req.services ? [...req.services] : null, from: now, to: now + req.minutes * 60_000, reason: req.reason?.trim() || null };
     this.adHoc.push(w);
+    this.sync(); // in force at once; kept on disk for a restart of Warden
     await this.persist();
-    this.sync();
     return listWindows([], [w], now)[0]!;
   }
 
@@ -93,8 +101,8 @@ export class MaintenanceScheduler {
     const now = this.opts.clock.now();
     const n = this.adHoc.filter((w) => w.to > now).length;
     this.adHoc = [];
-    await this.persist();
     this.sync();
+    await this.persist();
     return n;
   }
 
@@ -115,12 +123,26 @@ export class MaintenanceScheduler {
     if (next !== null) this.timer = this.opts.clock.setTimeout(() => this.sync(), Math.min(MAX_TIMER_MS, Math.max(0, next - now)));
   }
 
-  /** Atomically: a crash mid-write never leaves half a file. */
-  private async persist(): Promise<void> {
-    const tmp = `${this.opts.file}.tmp`;
-    await fs.mkdir(path.dirname(this.opts.file), { recursive: true });
-    await fs.writeFile(tmp, `${JSON.stringify({ windows: this.adHoc })}\n`, { mode: 0o600 });
-    await fs.rename(tmp, this.opts.file);
+  /**
+   * Atomically (a crash mid-write never leaves half a file) and in order (two requests at once
+   * never race). A write that fails (a full disk) is logged: the window is in force all the same,
+   * only a restart of Warden would forget it.
+   */
+  private persist(): Promise<void> {
+    const text = `${JSON.stringify({ windows: this.adHoc })}\n`;
+    const write = async () => {
+      const tmp = `${this.opts.file}.${process.pid}.${++this.seq}.tmp`;
+      try {
+        await fs.mkdir(path.dirname(this.opts.file), { recursive: true });
+        await fs.writeFile(tmp, text, { mode: 0o600 });
+        await fs.rename(tmp, this.opts.file);
+      } catch (err) {
+        await fs.rm(tmp, { force: true }).catch(() => undefined);
+        this.opts.logger.warn({ err, file: this.opts.file }, 'could not save the maintenance windows: they apply, but a restart of Warden would forget them');
+      }
+    };
+    this.writes = this.writes.then(write);
+    return this.writes;
   }
 }
 

@@ -171,7 +171,8 @@ export class HealthMonitor {
       const d = this.runners.get(name);
       if (!d || seen.has(name)) continue;
       seen.add(name);
-      if (d.machine.status !== 'healthy') return d.machine.waitingFor ?? name;
+      // From statuses only, so the name never depends on config order or on a waitingFor not yet updated.
+      if (d.machine.status !== 'healthy') return this.rootCause(d.dependsOn, seen) ?? name;
       const deeper = this.rootCause(d.dependsOn, seen);
       if (deeper !== null) return deeper;
     }
@@ -188,6 +189,9 @@ export class HealthMonitor {
         this.bus.publish(event);
         this.deps.logger.info({ event }, 'service_status');
         this.syncDependencies();
+        // Down on its own account as far as it knows: look at what it needs now, so a dependency
+        // that is down too is known before this one's backoff ends (not at its next interval).
+        if (event.status === 'unhealthy' && event.cause !== 'dependency_down') for (const dep of this.runners.get(name)?.dependsOn ?? []) this.trigger(dep);
       },
       restartGate: () => this.retiring.get(name)?.done ?? Promise.resolve(),
       logFileOf: this.deps.logFileOf,

@@ -331,7 +331,8 @@ export class ServiceRunner {
         if (abort.signal.aborted) result = aborted();
         // Paused, made monitor only or removed while it waited for a previous restart to end, or
         // for its GPU (§9.4); or back by itself while it waited in line for the GPU: not run.
-        else if (gpu === 'lost' || this.state.phase.kind !== 'restarting' || (this.settings.monitorOnly && !adoption) || (gpu === 'waited' && (await this.upAgain(abort.signal)))) {
+        // A restart a previous Warden left running is always followed (never run twice, §9.1).
+        else if (!adoption && (gpu === 'lost' || this.state.phase.kind !== 'restarting' || this.settings.monitorOnly || this.heldBack(manual) || (gpu === 'waited' && (await this.upAgain(abort.signal))))) {
           result = notRun();
           ran = false;
         } else if (adoption && manager.adopt) result = await manager.adopt(svc, adoption, abort.signal);
@@ -383,6 +384,11 @@ export class ServiceRunner {
       signal.removeEventListener('abort', onAbort);
       this.lockWait = null;
     }
+  }
+
+  /** A dependency went down, or a maintenance window began, while it waited: an automatic restart must not run (§14). */
+  private heldBack(manual: boolean): boolean {
+    return !manual && (this.state.waitingFor !== null || this.state.maintenanceUntil !== null);
   }
 
   /** After a wait in line: is it up again by itself? Then restarting it would only stop a healthy instance. */

@@ -299,6 +299,13 @@ function attemptFailed(c: Ctx, reason: string, output: string, diagnosis: Diagno
     setStatus(c, 'restart_failed', `${label} (monitor only now: not restarted again)`, { force: true, failure: sent });
     return;
   }
+  if (s.waitingFor !== null) {
+    // Its dependency went down while it restarted: no next attempt until that one is back, and not
+    // given up on either: the failure was most likely the dependency's (§14).
+    setPhase(c, { kind: 'watching' });
+    setStatus(c, 'restart_failed', label, { force: true, failure: sent });
+    return waitForDependency(c, label);
+  }
   if (s.maintenanceUntil !== null) {
     // A manual restart in a maintenance window failed: no next attempt in it (§14).
     setStatus(c, 'restart_failed', label, { force: true, failure: sent });
@@ -308,12 +315,6 @@ function attemptFailed(c: Ctx, reason: string, output: string, diagnosis: Diagno
     // The restart_failed event goes out first, with no next retry, then failed (§3 step 6).
     setStatus(c, 'restart_failed', label, { force: true, failure: sent });
     return giveUp(c, failure.cause, permanent);
-  }
-  if (s.waitingFor !== null) {
-    // Its dependency went down while it restarted: no next attempt until that one is back (§14).
-    setPhase(c, { kind: 'watching' });
-    setStatus(c, 'restart_failed', label, { force: true, failure: sent });
-    return waitForDependency(c, label);
   }
   enterBackoff(c);
   setStatus(c, 'restart_failed', label, { force: true, failure: sent });
@@ -359,7 +360,8 @@ function onMaintenance(c: Ctx, until: number | null, reason: string | null): voi
   if (until !== null) {
     if (phase.kind === 'paused' && phase.by === 'user') return;
     if (phase.kind === 'paused' && phase.by === 'maintenance') {
-      if (was !== until) setStatus(c, 'paused', maintenanceText(c), { force: true });
+      // Extended (back-to-back occurrences, a longer ad-hoc window): the message, no new event.
+      if (was !== until) setMessage(c, maintenanceText(c));
       return;
     }
     setPhase(c, { kind: 'paused', by: 'maintenance' });
@@ -409,8 +411,14 @@ function onDependency(c: Ctx, waitingFor: string | null): void {
     if (idle) waitForDependency(c, was === null ? `Not restarted: ${waitingFor} is down` : 'Still down', true);
     return;
   }
-  // Back: a service that was down is looked at at once (a healthy one keeps its cadence).
-  // (A probe in flight answers soon enough.)
+  // Back: its failures were the dependency's, so it starts again from attempt 1 (a fresh budget);
+  // a service that was down is looked at at once (a healthy one keeps its cadence; a probe in
+  // flight answers soon enough).
+  if (phase.kind === 'watching' && s.status !== 'healthy') {
+    s.attempt = 0;
+    s.lastWaitMs = null;
+    s.episode = null;
+  }
   if (hasCadence(phase.kind) && s.status !== 'healthy' && !s.probing) {
     s.nextProbeAt = Math.min(s.nextProbeAt ?? c.now, c.now);
     s.signalled = true;

@@ -74,6 +74,16 @@ describe('the maintenance scheduler', () => {
     again.stop();
   });
 
+  it('requests at once are written one after the other: all of them land in the file (review)', async () => {
+    const s = make();
+    s.start();
+    const made = await Promise.all([1, 2, 3, 4].map((n) => s.begin({ minutes: n, services: ['rtdetr'] })));
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'maintenance.json'), 'utf8')) as { windows: { id: string }[] };
+    expect(saved.windows.map((w) => w.id).sort()).toEqual(made.map((w) => w.id).sort());
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    s.stop();
+  });
+
   it('refuses a bad request with a reason, and changes nothing', async () => {
     const s = make();
     s.start();
@@ -81,6 +91,7 @@ describe('the maintenance scheduler', () => {
     await expect(s.begin({ minutes: 60 * 24 * 8 })).rejects.toThrow(/at most 10080/);
     await expect(s.begin({ minutes: 5, services: ['nope', 'nada'] })).rejects.toThrow('unknown services: nope, nada');
     await expect(s.begin({ minutes: 5, reason: 'x'.repeat(201) })).rejects.toThrow(/200 characters/);
+    await expect(s.begin({ minutes: 5, services: [] })).rejects.toThrow('services must name at least one service (leave it out for all)');
     expect(s.list().windows).toEqual([]);
     expect(fs.existsSync(path.join(dir, 'maintenance.json'))).toBe(false);
     s.stop();

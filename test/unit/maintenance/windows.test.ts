@@ -62,6 +62,8 @@ describe('maintenance windows', () => {
   it('a bad window is a config error naming the field', () => {
     const bad = (w: unknown) => configSchema.safeParse({ services: [{ name: 'redis', healthUrl: 'tcp://127.0.0.1:1', restartCmd: null }], maintenance: [w] });
     expect(bad({ cron: 'every night', duration: 60 }).error?.issues[0]?.message).toMatch(/^not a valid cron expression/);
+    expect(bad({ cron: '0 0 30 2 *', duration: 60 }).error?.issues[0]?.message).toBe('this cron expression never fires (e.g. 30 February)');
+    expect(bad({ cron: '0 3 * * *', duration: 60, services: [] }).error?.issues[0]?.message).toBe('must name at least one service (leave it out for all)');
     expect(bad({ from: '2026-12-24T22:00:00Z', to: '2026-12-24T20:00:00Z' }).error?.issues[0]).toMatchObject({ path: ['maintenance', 0, 'to'], message: 'must end after it starts (to > from)' });
     expect(bad({ cron: '0 3 * * *', duration: 60, services: ['nope'] }).error?.issues[0]).toMatchObject({ path: ['maintenance', 0, 'services', 0], message: 'unknown service "nope"' });
   });

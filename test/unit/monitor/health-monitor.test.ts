@@ -6,6 +6,14 @@ afterEach(async () => {
   await h.dispose();
 });
 
+/** A fake-timer wait that, like a real restart, ends at once on abort (a stop): the clock may not run on. */
+function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
 const svc = (extra: Record<string, unknown> = {}) => ({ name: 'svc', healthUrl: 'http://127.0.0.1:1/health', restartCmd: 'true', ...extra });
 
 describe('recovery schedule (CONTRACT §3)', () => {
@@ -681,11 +689,7 @@ describe('one load per GPU (CONTRACT §11)', () => {
   /** Restarts that take `ms` and leave the service loading for `loadMs` before it answers. */
   function slowLoads(name: string, ms: number, loadMs: number) {
     h.manager.onRestart.set(name, async (_svc, signal) => {
-      // Like a real restart, an abort (stop) ends it at once: the fake clock may not run on.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await abortableDelay(ms, signal);
       const upAt = Date.now() + loadMs;
       h.manager.set(name, () => (Date.now() >= upAt ? 'up' : 'loading'));
       return { ok: true, output: 'started' };
@@ -898,10 +902,7 @@ describe('dependencies (CONTRACT §14)', () => {
     await h.advance(0);
     h.manager.set('rtdetr', 'down');
     h.manager.onRestart.set('rtdetr', async (_svc, signal) => {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 2000);
-        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await abortableDelay(2000, signal);
       return { ok: false, reason: 'exit code 1', output: 'cannot reach redis', exitCode: 1, signal: null, timedOut: false };
     });
     h.monitor.trigger('rtdetr');
@@ -917,5 +918,72 @@ describe('dependencies (CONTRACT §14)', () => {
     expect(h.monitor.act('rtdetr', 'restart')).toMatchObject({ ok: true });
     await h.advance(0);
     expect(h.manager.restartTimes('rtdetr')).toHaveLength(2);
+  });
+});
+
+describe('dependencies and maintenance: corner cases found in review', () => {
+  it('a dependent that had given up (failed 3/3) starts again from attempt 1 once its dependency is back, and is never given up on for it', async () => {
+    h = harness(testConfig({ healthCheckInterval: 10, failedRetryInterval: 0, services: [svc({ name: 'redis' }), svc({ name: 'rtdetr', dependsOn: ['redis'] })] }));
+    h.manager.set('rtdetr', 'down');
+    h.manager.failRestarts('rtdetr');
+    h.monitor.start();
+    await h.advance(40_000);
+    expect(h.monitor.state('rtdetr')?.status).toBe('failed');
+    h.manager.set('redis', 'down');
+    h.monitor.trigger('redis');
+    await h.advance(1000);
+    expect(h.monitor.state('rtdetr')).toMatchObject({ status: 'unhealthy', waitingFor: 'redis' });
+    h.manager.set('redis', 'up');
+    h.monitor.trigger('redis');
+    await h.advance(3000);
+    expect(h.monitor.state('rtdetr')?.status).toBe('unhealthy'); // in its backoff before attempt 1, not failed
+    await h.advance(5000);
+    const last = h.events.filter((e) => e.service === 'rtdetr' && e.status === 'restarting').at(-1);
+    expect(last?.message).toBe('Attempting restart (attempt 1/3)');
+  });
+
+  it("a dependent's last attempt failing while its dependency is down waits for it instead of failing", async () => {
+    h = harness(testConfig({ healthCheckInterval: 10, serviceMaxRetries: 1, services: [svc({ name: 'redis' }), svc({ name: 'rtdetr', dependsOn: ['redis'] })] }));
+    h.monitor.start();
+    await h.advance(0);
+    h.manager.set('rtdetr', 'down');
+    h.manager.onRestart.set('rtdetr', async (_svc, signal) => {
+      await abortableDelay(2000, signal);
+      return { ok: false, reason: 'exit code 1', output: 'redis: connection refused', exitCode: 1, signal: null, timedOut: false };
+    });
+    h.monitor.trigger('rtdetr');
+    await h.advance(5500);
+    h.manager.set('redis', 'down'); // and it stays down
+    h.manager.failRestarts('redis');
+    h.monitor.trigger('redis');
+    await h.advance(5000);
+    expect(h.monitor.state('rtdetr')).toMatchObject({ status: 'unhealthy', waitingFor: 'redis' });
+    expect(h.events.filter((e) => e.service === 'rtdetr').map((e) => e.status)).not.toContain('failed');
+  });
+
+  it('a service that goes down on its own has its dependencies looked at at once', async () => {
+    h = harness(testConfig({ healthCheckInterval: 60, services: [svc({ name: 'redis' }), svc({ name: 'rtdetr', dependsOn: ['redis'] })] }));
+    h.monitor.start();
+    await h.advance(0);
+    h.manager.set('redis', 'down');
+    h.manager.failRestarts('redis'); // it stays down
+    h.manager.set('rtdetr', 'down');
+    h.monitor.trigger('rtdetr');
+    await h.advance(1000);
+    expect(h.manager.probeTimes('redis')).toEqual([0, 0]); // asked at once (its next look was due in 60 s)
+    expect(h.monitor.state('rtdetr')?.waitingFor).toBe('redis');
+    await h.advance(10_000);
+    expect(h.manager.restartTimes('rtdetr')).toEqual([]);
+  });
+
+  it('a restart a previous Warden left running is followed also when Warden starts inside a maintenance window', async () => {
+    h = harness(testConfig({ services: [svc({ name: 'svc' })] }));
+    let adopted = 0;
+    Object.assign(h.manager, { adopt: async () => (adopted++, { ok: true, output: '' }) });
+    h.monitor.start(new Map([['svc', { pgid: 4242, service: 'svc', startedAt: 0, deadline: 60_000 } as never]]));
+    h.monitor.setMaintenance('svc', 1_800_000, 'driver update');
+    await h.advance(1000);
+    expect(adopted).toBe(1);
+    expect(h.monitor.state('svc')?.status).toBe('paused');
   });
 });
