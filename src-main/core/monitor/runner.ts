@@ -64,6 +64,8 @@ export class ServiceRunner {
   private adoption: InflightRestart | null = null;
   /** Waiting in line for the GPU: aborted when the restart is no longer wanted. */
   private lockWait: AbortController | null = null;
+  /** The GPU it waits in line for (a settings change that moves or drops `gpu` ends that wait). */
+  private lockIndex: number | null = null;
   /** What the release gate learnt on the last restart (another process holds VRAM): it explains a failure after. */
   private gateHint: Diagnosis | undefined;
   /** Healthy, and its GPU processes were looked at since. */
@@ -212,12 +214,15 @@ export class ServiceRunner {
     const locks = this.deps.gpuLocks;
     if (!locks) return;
     const kind = this.state.phase.kind;
-    if (kind !== 'restarting') this.lockWait?.abort();
+    if (kind !== 'restarting' || (this.runtime.svc.gpu?.index ?? null) !== this.lockIndex) this.lockWait?.abort();
     // A restart still running (paused or removed meanwhile: it is not aborted) keeps its GPU until it ends.
     if (kind === 'restarting' || kind === 'readiness' || this.restartDone) return;
     const gpu = this.runtime.svc.gpu;
-    if (kind === 'starting' && gpu) locks.tryAcquire(gpu.index, this.name);
-    else locks.release(this.name);
+    if (kind === 'starting' && gpu) {
+      // Its GPU moved in the settings while it loads: the old one is free again.
+      if (locks.holder(gpu.index) !== this.name) locks.release(this.name);
+      locks.tryAcquire(gpu.index, this.name);
+    } else locks.release(this.name);
   }
 
   /**
@@ -364,6 +369,7 @@ export class ServiceRunner {
     if (!locks || !gpu || signal.aborted || this.state.phase.kind !== 'restarting') return 'free';
     const wait = new AbortController();
     this.lockWait = wait;
+    this.lockIndex = gpu.index;
     const onAbort = () => wait.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     let waited = false;

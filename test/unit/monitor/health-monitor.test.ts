@@ -815,6 +815,23 @@ describe('one load per GPU (CONTRACT §11)', () => {
     expect(h.monitor.state('rtdetr')).toMatchObject({ status: 'unhealthy', lastFailure: null, monitorOnly: true });
   });
 
+  it('a service moved to another GPU in the settings while it waits in line stops waiting for the old one (review)', async () => {
+    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
+    for (const n of ['nemotron', 'rtdetr']) {
+      h.manager.set(n, 'down');
+      slowLoads(n, 30_000, 0);
+    }
+    h.monitor.start();
+    await h.advance(6000);
+    expect(h.monitor.state('rtdetr')?.message).toBe('Waiting for nemotron to finish loading on GPU 0');
+    h.apply(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr', { gpu: { index: 1 } })] }));
+    await h.advance(10_000);
+    // Restarted on GPU 1 long before nemotron (until 35 s) lets go of GPU 0; the wait used no attempt.
+    expect(h.manager.restartTimes('rtdetr')).toHaveLength(1);
+    expect(h.manager.restartTimes('rtdetr')[0]).toBeLessThan(16_000);
+    expect(h.events.filter((e) => e.service === 'rtdetr').map((e) => e.status)).not.toContain('restart_failed');
+  });
+
   it('a restart that fails lets go of the GPU: the next in line goes on', async () => {
     h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
     h.manager.set('nemotron', 'down');
