@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pidAliveSync as alive } from '../core/signals/pid-watch.js';
 import { shQuote } from './shell-words.js';
 
 /** A GPU service of the demo: its pidfile names its server, which "uses" this much VRAM while it runs. */
@@ -140,24 +141,6 @@ function readPid(file: string): number | null {
   } catch {
     return null;
   }
-}
-
-/** Running and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = (() => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return '';
-    }
-  })();
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
 }
 
 function signal(pid: number): void {

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { Probe, ProbeResult } from '../probes/probe.js';
 import { OutputTail } from './output-tail.js';
+import { pidAliveSync } from '../signals/pid-watch.js';
 import { stopGroup } from './process-group.js';
 import type { InflightRestart, InflightRestarts } from './inflight-restarts.js';
 import type { RestartOptions, RestartResult, ServiceManager } from './service-manager.js';
@@ -306,18 +307,5 @@ function pidfileAlive(file: string): boolean {
   } catch {
     return false;
   }
-  if (!Number.isInteger(pid) || pid <= 1) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  const stat = (() => {
-    try {
-      return readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return '';
-    }
-  })();
-  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  return Number.isInteger(pid) && pid > 1 && pidAliveSync(pid);
 }

@@ -369,17 +369,26 @@ function onMaintenance(c: Ctx, until: number | null, reason: string | null): voi
     return;
   }
   if (!(phase.kind === 'paused' && phase.by === 'maintenance')) return;
+  if (!unpause(c, 'the maintenance window')) setMessage(c, 'Maintenance window over: checking now');
+}
+
+/**
+ * Out of a pause (Resume, the end of a window) with a fresh budget (§9.8): a restart still running
+ * from before it is followed again (true), else it is looked at now (false).
+ */
+function unpause(c: Ctx, what: string): boolean {
+  const { s } = c;
   s.attempt = 0;
   s.lastWaitMs = null;
   s.episode = null;
   if (s.restart) {
     setPhase(c, { kind: 'restarting' });
-    setStatus(c, 'restarting', 'Restart in progress (started before the maintenance window)');
-    return;
+    setStatus(c, 'restarting', `Restart in progress (started before ${what})`);
+    return true;
   }
   setPhase(c, { kind: 'watching' });
   s.nextProbeAt = c.now;
-  setMessage(c, 'Maintenance window over: checking now');
+  return false;
 }
 
 function backToMaintenance(c: Ctx): void {
@@ -501,19 +510,7 @@ function onAction(c: Ctx, action: ServiceAction): ActionResult {
         }
         return { ok: true, message: `resumed, but a maintenance window covers it until ${new Date(s.maintenanceUntil).toISOString()}` };
       }
-      if (s.phase.kind === 'paused') {
-        // A fresh budget (§9.8); a restart still running from before the pause is followed again.
-        s.attempt = 0;
-        s.lastWaitMs = null;
-        s.episode = null;
-        if (s.restart) {
-          setPhase(c, { kind: 'restarting' });
-          setStatus(c, 'restarting', 'Restart in progress (started before the pause)');
-        } else {
-          setPhase(c, { kind: 'watching' });
-          s.nextProbeAt = c.now;
-        }
-      }
+      if (s.phase.kind === 'paused') unpause(c, 'the pause');
       return { ok: true, message: 'resumed' };
     case 'reset':
       s.attempt = 0;

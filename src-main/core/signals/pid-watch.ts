@@ -1,16 +1,36 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
-/** Alive and not a zombie (a dead process waiting for PID 1 to reap it holds nothing). */
-export async function pidAlive(pid: number, procRoot = '/proc'): Promise<boolean> {
+/** kill(pid, 0): the process exists (EPERM: it does, it is someone else's). */
+function exists(pid: number): boolean {
   try {
     process.kill(pid, 0);
+    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  const stat = await readFile(`${procRoot}/${pid}/stat`, 'utf8').catch(() => null);
-  if (stat === null) return true; // no /proc: kill(0) is all we know
+}
+
+/** From /proc/PID/stat: not a zombie (null: no /proc, kill(0) is all we know). */
+function notZombie(stat: string | null): boolean {
+  if (stat === null) return true;
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
+}
+
+/** Alive and not a zombie (a dead process waiting for PID 1 to reap it holds nothing). */
+export async function pidAlive(pid: number, procRoot = '/proc'): Promise<boolean> {
+  return exists(pid) && notZombie(await readFile(`${procRoot}/${pid}/stat`, 'utf8').catch(() => null));
+}
+
+/** pidAlive, synchronously: for a look taken once at a decision (a restart's start, a demo tick). */
+export function pidAliveSync(pid: number, procRoot = '/proc'): boolean {
+  if (!exists(pid)) return false;
+  try {
+    return notZombie(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 
 /**

@@ -686,6 +686,15 @@ describe('failure causes and their policy (CONTRACT §12)', () => {
 
 describe('one load per GPU (CONTRACT §11)', () => {
   const gpuSvc = (name: string, extra: Record<string, unknown> = {}) => ({ ...svc({ name }), gpu: { index: 0 }, ...extra });
+  /** nemotron and rtdetr on GPU 0, both down, each restart taking `ms` then loading for `loadMs`; started. */
+  function bothDownOnGpu0(ms: number, loadMs: number) {
+    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
+    for (const n of ['nemotron', 'rtdetr']) {
+      h.manager.set(n, 'down');
+      slowLoads(n, ms, loadMs);
+    }
+    h.monitor.start();
+  }
   /** Restarts that take `ms` and leave the service loading for `loadMs` before it answers. */
   function slowLoads(name: string, ms: number, loadMs: number) {
     h.manager.onRestart.set(name, async (_svc, signal) => {
@@ -719,12 +728,7 @@ describe('one load per GPU (CONTRACT §11)', () => {
   });
 
   it('a service waiting for the GPU that is paused leaves the line and is not restarted', async () => {
-    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
-    for (const n of ['nemotron', 'rtdetr']) {
-      h.manager.set(n, 'down');
-      slowLoads(n, 1000, 10_000);
-    }
-    h.monitor.start();
+    bothDownOnGpu0(1000, 10_000);
     await h.advance(5000);
     expect(h.monitor.state('rtdetr')?.message).toBe('Waiting for nemotron to finish loading on GPU 0');
     h.monitor.act('rtdetr', 'pause');
@@ -752,12 +756,7 @@ describe('one load per GPU (CONTRACT §11)', () => {
   });
 
   it('a holder paused mid-restart keeps its GPU until that restart ends; the next never loads beside it (review)', async () => {
-    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
-    for (const n of ['nemotron', 'rtdetr']) {
-      h.manager.set(n, 'down');
-      slowLoads(n, 20_000, 0);
-    }
-    h.monitor.start();
+    bothDownOnGpu0(20_000, 0);
     await h.advance(6000);
     h.monitor.act('nemotron', 'pause'); // its restart is not aborted: it still loads
     await h.advance(18_000); // 24 s: nemotron's restart (from 5 s, 20 s long) still runs
@@ -767,12 +766,7 @@ describe('one load per GPU (CONTRACT §11)', () => {
   });
 
   it('pause and resume while waiting in line: the wait is given up and the service looked at again, never restarted beside the holder (review)', async () => {
-    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
-    for (const n of ['nemotron', 'rtdetr']) {
-      h.manager.set(n, 'down');
-      slowLoads(n, 20_000, 0);
-    }
-    h.monitor.start();
+    bothDownOnGpu0(20_000, 0);
     await h.advance(6000);
     h.monitor.act('rtdetr', 'pause');
     h.monitor.act('rtdetr', 'resume');
@@ -784,12 +778,7 @@ describe('one load per GPU (CONTRACT §11)', () => {
   });
 
   it('a service that comes back by itself while it waits in line is not restarted, and no attempt is used (review)', async () => {
-    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
-    for (const n of ['nemotron', 'rtdetr']) {
-      h.manager.set(n, 'down');
-      slowLoads(n, 10_000, 0);
-    }
-    h.monitor.start();
+    bothDownOnGpu0(10_000, 0);
     await h.advance(6000);
     expect(h.monitor.state('rtdetr')?.message).toBe('Waiting for nemotron to finish loading on GPU 0');
     h.manager.set('rtdetr', 'up');
@@ -800,13 +789,7 @@ describe('one load per GPU (CONTRACT §11)', () => {
   });
 
   it('made monitor only while waiting in line: no false "restart failed" (review)', async () => {
-    const config = testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] });
-    h = harness(config);
-    for (const n of ['nemotron', 'rtdetr']) {
-      h.manager.set(n, 'down');
-      slowLoads(n, 10_000, 0);
-    }
-    h.monitor.start();
+    bothDownOnGpu0(10_000, 0);
     await h.advance(6000);
     h.apply(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr', { restartCmd: null })] }));
     await h.advance(12_000);
@@ -816,12 +799,7 @@ describe('one load per GPU (CONTRACT §11)', () => {
   });
 
   it('a service moved to another GPU in the settings while it waits in line stops waiting for the old one (review)', async () => {
-    h = harness(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr')] }));
-    for (const n of ['nemotron', 'rtdetr']) {
-      h.manager.set(n, 'down');
-      slowLoads(n, 30_000, 0);
-    }
-    h.monitor.start();
+    bothDownOnGpu0(30_000, 0);
     await h.advance(6000);
     expect(h.monitor.state('rtdetr')?.message).toBe('Waiting for nemotron to finish loading on GPU 0');
     h.apply(testConfig({ healthCheckInterval: 1, services: [gpuSvc('nemotron'), gpuSvc('rtdetr', { gpu: { index: 1 } })] }));
