@@ -27,6 +27,65 @@ export const SERVICE_NAME_RE = /^[a-z][a-z0-9_-]{0,31}$/;
 const required = (what: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? `is required (${what})` : `must be ${what}`;
 
+/** The presets of a deep check (CONTRACT §14): what llama.cpp and OpenAI-compatible servers answer. */
+export const DEEP_CHECK_PRESETS = ['llama-completion', 'openai-chat'] as const;
+export type DeepCheckPreset = (typeof DEEP_CHECK_PRESETS)[number];
+
+/**
+ * A deep check (CONTRACT §14): a real request that exercises the model, at a slow cadence and with
+ * its own timeout — a preset, or a request of one's own (JSON or file body, headers, what to expect).
+ */
+export const deepCheckSchema = z
+  .strictObject(
+    {
+      preset: z.enum(DEEP_CHECK_PRESETS, { error: 'must be "llama-completion" or "openai-chat"' }).optional(),
+      /** An http(s) URL, or a path ("/completion") on the health URL's server. */
+      url: z
+        .string({ error: 'must be a URL or a path such as "/completion"' })
+        .refine((u) => u.startsWith('/') || /^https?:\/\/[^/]/i.test(u), { error: 'must be an http(s) URL or a path starting with "/"' })
+        .optional(),
+      method: z.enum(['GET', 'POST'], { error: 'must be "GET" or "POST"' }).optional(),
+      /** Sent as JSON. */
+      body: z.json({ error: 'must be JSON' }).optional(),
+      /** A file sent as the body: raw, or as a multipart upload in `field` (FastAPI's UploadFile). */
+      file: z
+        .strictObject(
+          {
+            path: z.string({ error: required('a file path') }).min(1, { error: 'must not be empty' }),
+            field: z.string().min(1, { error: 'must not be empty (leave it out to send the file as the body)' }).optional(),
+            type: z.string().min(1, { error: 'must be a media type such as "image/jpeg"' }).optional(),
+          },
+          { error: 'must be an object with path (and optional field and type)' },
+        )
+        .optional(),
+      headers: z.record(z.string(), z.string({ error: 'must be text' }), { error: 'must be an object of header names and values' }).optional(),
+      expect: z
+        .strictObject(
+          {
+            status: z.number({ error: 'must be an HTTP status' }).int({ error: 'must be a whole number' }).min(100, { error: 'must be 100–599' }).max(599, { error: 'must be 100–599' }).optional(),
+            /** A dot path into the JSON answer that must be there ("choices.0.message"). */
+            json: z.string().min(1, { error: 'must be a dot path such as "choices.0.message"' }).optional(),
+            nonEmpty: z.boolean({ error: 'must be true or false' }).optional(),
+          },
+          { error: 'must be an object (status, json, nonEmpty)' },
+        )
+        .optional(),
+      /** openai-chat: the model name sent (vLLM and others want the served one). */
+      model: z.string().min(1, { error: 'must not be empty' }).optional(),
+      interval: seconds('positive').default(300),
+      timeout: seconds('positive').default(30),
+    },
+    { error: 'must be an object: {"preset": "llama-completion"} or {"url": …, "expect": …}' },
+  )
+  .superRefine((d, ctx) => {
+    if (d.preset === undefined && d.url === undefined) ctx.addIssue({ code: 'custom', message: 'needs a preset ("llama-completion", "openai-chat") or a url', path: ['url'] });
+    if (d.body !== undefined && d.file !== undefined) ctx.addIssue({ code: 'custom', message: 'use body or file, not both', path: ['file'] });
+    if (d.method === 'GET' && (d.body !== undefined || d.file !== undefined)) ctx.addIssue({ code: 'custom', message: 'a GET sends no body (use POST)', path: ['method'] });
+    if (d.model !== undefined && d.preset !== 'openai-chat') ctx.addIssue({ code: 'custom', message: 'only with the "openai-chat" preset', path: ['model'] });
+    if (d.preset !== undefined && (d.body !== undefined || d.file !== undefined)) ctx.addIssue({ code: 'custom', message: 'a preset sends its own body (leave the preset out for a request of your own)', path: [d.body !== undefined ? 'body' : 'file'] });
+    if (d.timeout > d.interval) ctx.addIssue({ code: 'custom', message: 'must not be longer than interval', path: ['timeout'] });
+  });
+
 const serviceSchema = z.strictObject(
   {
   name: z.string({ error: required('a name') }).regex(SERVICE_NAME_RE, { error: 'must match ^[a-z][a-z0-9_-]{0,31}$' }),
@@ -60,6 +119,8 @@ const serviceSchema = z.strictObject(
   restartWhenStopped: z.boolean().optional(),
   /** Services this one needs (CONTRACT §14): while one is not healthy, this one's failures are theirs and it is not restarted. */
   dependsOn: z.array(z.string({ error: 'must be a service name' }), { error: 'must be a list of service names' }).optional(),
+  /** A real request that exercises the model, every few minutes (CONTRACT §14). */
+  deepCheck: deepCheckSchema.optional(),
   ...Object.fromEntries(Object.entries(timingShape).map(([k, v]) => [k, v.optional()])),
 } as {
   name: z.ZodString;
@@ -72,6 +133,7 @@ const serviceSchema = z.strictObject(
   gpu: z.ZodOptional<z.ZodObject<{ index: z.ZodDefault<z.ZodNumber>; minFreeMiB: z.ZodDefault<z.ZodNumber> }, z.core.$strict>>;
   restartWhenStopped: z.ZodOptional<z.ZodBoolean>;
   dependsOn: z.ZodOptional<z.ZodArray<z.ZodString>>;
+  deepCheck: z.ZodOptional<typeof deepCheckSchema>;
   } & { [K in TimingKey]: z.ZodOptional<(typeof timingShape)[K]> },
   { error: 'must be an object with name, healthUrl and restartCmd' },
 );
@@ -96,6 +158,8 @@ export const DEFAULT_SERVICES = [
     restartCmd: './ai/start_nemotron.sh',
     stopCmd: './ai/stop_nemotron.sh',
     container: 'nemotron',
+    // /health says ok while completions hang (notes/domain.md): a 1-token completion every 5 min tells.
+    deepCheck: { preset: 'llama-completion', interval: 300, timeout: 30 },
     startupTimeout: 300,
     // start_nemotron.sh waits up to 300 s for a 30B model: never kill it at 60 s.
     restartTimeout: 330,
@@ -188,7 +252,12 @@ function crossFieldIssues(raw: unknown): { path: (string | number)[]; message: s
   const seen = new Map<string, number>();
   const issues: { path: (string | number)[]; message: string }[] = [];
   cfg.services.forEach((s: unknown, i) => {
-    const svc = (typeof s === 'object' && s !== null ? s : {}) as { name?: unknown; healthUrl?: unknown };
+    const svc = (typeof s === 'object' && s !== null ? s : {}) as { name?: unknown; healthUrl?: unknown; deepCheck?: unknown };
+    const deep = (typeof svc.deepCheck === 'object' && svc.deepCheck !== null ? svc.deepCheck : null) as { url?: unknown } | null;
+    // A preset or a path is sent to the server the health URL names: that must be an http(s) one.
+    if (deep && !(typeof deep.url === 'string' && /^https?:/i.test(deep.url)) && typeof svc.healthUrl === 'string' && !/^https?:/i.test(svc.healthUrl)) {
+      issues.push({ path: ['services', i, 'deepCheck', 'url'], message: 'needs a full http(s) URL: the health URL is not an HTTP one' });
+    }
     if (!docker && typeof svc.healthUrl === 'string' && /^docker:\/\//i.test(svc.healthUrl)) {
       issues.push({ path: ['services', i, 'healthUrl'], message: 'docker:// health needs "serviceManagerType": "docker"' });
     }

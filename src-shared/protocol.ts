@@ -48,6 +48,23 @@ export interface ServiceState {
   waitingFor?: string;
   /** While a maintenance window covers it (CONTRACT §14): when that ends (ISO). */
   maintenanceUntil?: string;
+  /** Its deep check (CONTRACT §14), when it has one. */
+  deepCheck?: DeepCheckView;
+}
+
+/** A service's deep check as the card shows it: what it sends, how often, and how the last run went. */
+export interface DeepCheckView {
+  /** "POST /completion". */
+  request: string;
+  /** Seconds between runs while it is healthy. */
+  every: number;
+  /** 'pending': not run yet; 'skipped': every llama.cpp slot was busy, or it could not run (the reason says). */
+  outcome: 'ok' | 'failed' | 'skipped' | 'pending';
+  reason: string;
+  /** Wall time of the last run. */
+  latencyMs: number | null;
+  /** When the last run ended (ISO); null: not run yet. */
+  at: string | null;
 }
 
 /** A maintenance window (CONTRACT §14): from the config (recurring, cron) or the API (ad hoc). */

@@ -127,7 +127,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     const key = `${cfg.serviceManagerType}:${workingDir}`;
     let manager = managers.get(key);
     if (!manager) managers.set(key, (manager = build(cfg.serviceManagerType, { probes, workingDir })));
-    return cfg.services.map((s) => ({ svc: resolveService(cfg, s), manager }));
+    return cfg.services.map((s) => ({ svc: resolveService(cfg, s), manager, workingDir }));
   };
 
   const journal = await EventJournal.open(deps.dataDir, { logger });

@@ -21,6 +21,11 @@ export interface Demo {
    * model crashes; until that job ends it does not fit again. False for an unknown or non-GPU name.
    */
   oom(name: string): Promise<boolean>;
+  /**
+   * A stand-in's model breaks: its completions (or detections) hang while /health still says ok.
+   * Only its deep check can tell; a restart fixes it. False for a name without a deep check.
+   */
+  breakCompletions(name: string): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -40,10 +45,15 @@ interface Plan {
   startupTimeout?: number;
   /** VRAM it holds on the simulated GPU while it runs (MiB): a GPU service. */
   vramMiB?: number;
+  /** Its deep check (CONTRACT §14); the stand-in gets a break file for "Break completions". */
+  deepCheck?: NonNullable<ServiceConfigInput['deepCheck']>;
 }
 
 /** The other GPU job of the OOM scenario: how much it takes, for how long (s). */
 const HOG = { mib: 9000, seconds: 14 };
+/** The demo's deep checks run every 5 s and give up after 2 s, so "Break completions" shows within seconds. */
+const DEEP = { interval: 5, timeout: 2 };
+
 /** The simulated GPU's release gate gives up sooner than the default 30 s, so the demo's story is short. */
 const DEMO_RELEASE_TIMEOUT = 6;
 
@@ -59,6 +69,7 @@ export async function startDemo(opts: { logger: Logger; redisServer?: string | n
   const redisBin = opts.redisServer === undefined ? which('redis-server') : opts.redisServer;
 
   const [redisPort, detectorPort, llmPort] = [await freePort(), await freePort(), await freePort()];
+  const breakFile = (name: string) => path.join(dir, `${name}.break`);
   const plans: Plan[] = [
     redisBin
       ? {
@@ -68,8 +79,24 @@ export async function startDemo(opts: { logger: Logger; redisServer?: string | n
           argv: [redisBin, '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
         }
       : { name: 'redis', port: redisPort, healthUrl: `tcp://127.0.0.1:${redisPort}`, argv: [...standIn, '--port', String(redisPort), '--kind', 'plain'] },
-    { name: 'rtdetr', port: detectorPort, healthUrl: `http://127.0.0.1:${detectorPort}/health`, argv: [...standIn, '--port', String(detectorPort), '--kind', 'detector', '--load-seconds', '2'], vramMiB: 2600 },
-    { name: 'nemotron', port: llmPort, healthUrl: `http://127.0.0.1:${llmPort}/health`, argv: [...standIn, '--port', String(llmPort), '--kind', 'llm', '--load-seconds', '4'], startupTimeout: 30, vramMiB: 17100 },
+    {
+      name: 'rtdetr',
+      port: detectorPort,
+      healthUrl: `http://127.0.0.1:${detectorPort}/health`,
+      argv: [...standIn, '--port', String(detectorPort), '--kind', 'detector', '--load-seconds', '2', '--break-file', breakFile('rtdetr')],
+      vramMiB: 2600,
+      // The generic form: the test image, uploaded as FastAPI's UploadFile.
+      deepCheck: { url: '/detect', file: { path: path.join(findAiRoot(), 'resources', 'deep-check', 'test-image.jpg'), field: 'file' }, expect: { json: 'detections' }, ...DEEP },
+    },
+    {
+      name: 'nemotron',
+      port: llmPort,
+      healthUrl: `http://127.0.0.1:${llmPort}/health`,
+      argv: [...standIn, '--port', String(llmPort), '--kind', 'llm', '--load-seconds', '4', '--break-file', breakFile('nemotron')],
+      startupTimeout: 30,
+      vramMiB: 17100,
+      deepCheck: { preset: 'llama-completion', ...DEEP },
+    },
   ];
   const files = (p: Plan) => ({ pidfile: path.join(dir, `${p.name}.pid`), log: path.join(dir, `${p.name}.log`) });
   const gpu = new DemoGpu({
@@ -90,6 +117,7 @@ export async function startDemo(opts: { logger: Logger; redisServer?: string | n
       pidfile,
       logFile: log,
       ...(p.startupTimeout ? { startupTimeout: p.startupTimeout } : {}),
+      ...(p.deepCheck ? { deepCheck: p.deepCheck } : {}),
       // A GPU service restarts through the release gate: stop (kill its group), wait for its VRAM, start.
       ...(p.vramMiB ? { gpu: { index: 0, minFreeMiB: p.vramMiB }, stopCmd: `kill -KILL -- "-$(cat ${shQuote(pidfile)})" 2>/dev/null; true` } : {}),
     };
@@ -124,6 +152,12 @@ export async function startDemo(opts: { logger: Logger; redisServer?: string | n
       gpu.hog(HOG.mib, HOG.seconds);
       await fsp.appendFile(files(plan).log, `ggml_backend_cuda_buffer_type_alloc_buffer: allocating ${plan.vramMiB} MiB on device 0: cudaMalloc failed: out of memory\n`);
       return killFromPidfile(files(plan).pidfile);
+    },
+    async breakCompletions(name) {
+      const plan = plans.find((p) => p.name === name && p.deepCheck);
+      if (!plan) return false;
+      await fsp.writeFile(breakFile(plan.name), `broken by the demo at ${new Date().toISOString()}\n`);
+      return true;
     },
     async stop() {
       gpu.stop();

@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { STAND_IN_KINDS, startStandIn, type StandInKind } from './stand-in-service.js';
+import { COMPLETION_MODES, STAND_IN_KINDS, startStandIn, type CompletionMode, type StandInKind } from './stand-in-service.js';
 
 /** Command-line help of the stand-in service. */
 export const STAND_IN_USAGE = `usage: stand-in [options]
@@ -9,6 +9,11 @@ export const STAND_IN_USAGE = `usage: stand-in [options]
   --load-seconds N   llm: 503 "Loading model" for N s; detector: bind only after N s
   --degraded         detector: 200 {"status":"degraded","model_loaded":false}
   --hang             accept connections and never answer
+  --completions M    ok | fail | hang: what POST /completion, /v1/chat/completions
+                     (llm) and /detect (detector) do while /health says ok (default ok)
+  --slots N          llm: slots listed by GET /slots (default 1)
+  --busy             llm: every slot busy generating
+  --break-file FILE  the model endpoints hang while FILE exists; removed at start
   --exit-at-once     exit 3 at once, like a service that cannot start
   --pidfile FILE     write the pid there once listening (removed on a clean exit)
 Prints "listening <port>" once ready; SIGTERM or SIGINT stops it (exit 0).`;
@@ -20,6 +25,10 @@ export interface StandInArgs {
   loadSeconds: number;
   degraded: boolean;
   hang: boolean;
+  completions: CompletionMode;
+  slots: number;
+  busy: boolean;
+  breakFile: string | undefined;
   exitAtOnce: boolean;
   pidfile: string | undefined;
   help: boolean;
@@ -37,6 +46,10 @@ export function parseStandInArgs(argv: string[]): StandInArgs {
       'load-seconds': { type: 'string', default: '0' },
       degraded: { type: 'boolean', default: false },
       hang: { type: 'boolean', default: false },
+      completions: { type: 'string', default: 'ok' },
+      slots: { type: 'string', default: '1' },
+      busy: { type: 'boolean', default: false },
+      'break-file': { type: 'string' },
       'exit-at-once': { type: 'boolean', default: false },
       pidfile: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -50,12 +63,20 @@ export function parseStandInArgs(argv: string[]): StandInArgs {
   if (values['load-seconds'].trim() === '' || !Number.isFinite(loadSeconds) || loadSeconds < 0) {
     throw new Error(`--load-seconds must be a number of seconds ≥ 0, got "${values['load-seconds']}"`);
   }
+  const completions = values.completions as CompletionMode;
+  if (!COMPLETION_MODES.includes(completions)) throw new Error(`--completions must be ${COMPLETION_MODES.join(', ')}; got "${values.completions}"`);
+  const slots = Number(values.slots);
+  if (!/^\d+$/.test(values.slots) || slots < 1 || slots > 64) throw new Error(`--slots must be 1–64, got "${values.slots}"`);
   return {
     port,
     kind,
     loadSeconds,
     degraded: values.degraded,
     hang: values.hang,
+    completions,
+    slots,
+    busy: values.busy,
+    breakFile: values['break-file'],
     exitAtOnce: values['exit-at-once'],
     pidfile: values.pidfile,
     help: values.help,

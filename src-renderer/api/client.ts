@@ -51,6 +51,11 @@ export class ApiClient {
     return this.request<{ ok?: boolean; message?: string; error?: string }>('POST', `/api/demo/${encodeURIComponent(service)}/oom`);
   }
 
+  /** Demo: the stand-in's completions hang while its /health still says ok (its deep check finds it). */
+  breakCompletions(service: string) {
+    return this.request<{ ok?: boolean; message?: string; error?: string }>('POST', `/api/demo/${encodeURIComponent(service)}/break`);
+  }
+
   /** Active maintenance windows and the next occurrence of recurring ones (CONTRACT §14); an older server answers 404. */
   maintenance() {
     return this.request<Partial<MaintenanceList>>('GET', '/api/maintenance');

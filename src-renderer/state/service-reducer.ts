@@ -36,6 +36,22 @@ function withMaintenance(s: ServiceState, until: unknown): ServiceState {
   return typeof until === 'string' ? { ...rest, maintenanceUntil: until } : rest;
 }
 
+const DEEP_OUTCOMES = ['ok', 'failed', 'skipped', 'pending'] as const;
+
+/** A deep check's view (CONTRACT §14) from untrusted JSON; undefined when there is none or it is unreadable. */
+function deepCheckOf(v: unknown): ServiceState['deepCheck'] {
+  if (!isObject(v) || typeof v.request !== 'string') return undefined;
+  const outcome = (DEEP_OUTCOMES as readonly unknown[]).includes(v.outcome) ? (v.outcome as (typeof DEEP_OUTCOMES)[number]) : 'pending';
+  return { request: v.request, every: num(v.every, 0), outcome, reason: str(v.reason, ''), latencyMs: numOrNull(v.latencyMs), at: strOrNull(v.at) };
+}
+
+/** `deepCheck` only when the server sends one. */
+function withDeepCheck(s: ServiceState, raw: unknown): ServiceState {
+  const { deepCheck: _old, ...rest } = s;
+  const deep = deepCheckOf(raw);
+  return deep ? { ...rest, deepCheck: deep } : rest;
+}
+
 function lastFailureOf(v: unknown): ServiceState['lastFailure'] {
   if (!isObject(v) || typeof v.reason !== 'string') return null;
   // An older server sends no cause: "the restart command failed" is the fair reading then.
@@ -68,7 +84,7 @@ export function normaliseState(raw: unknown): ServiceState | null {
   // What it needs (CONTRACT §14), from the snapshot and polls; events do not carry it.
   const needs = Array.isArray(raw.dependsOn) ? raw.dependsOn.filter((n): n is string => typeof n === 'string') : [];
   if (needs.length > 0) state.dependsOn = needs;
-  return withWait(withMaintenance(state, raw.maintenanceUntil), raw);
+  return withDeepCheck(withWait(withMaintenance(state, raw.maintenanceUntil), raw), raw.deepCheck);
 }
 
 function byName(list: unknown[]): Record<string, ServiceState> {
@@ -125,9 +141,10 @@ function mergePolled(current: ServiceState | undefined, polled: ServiceState): S
     lastFailure: polled.lastFailure,
     monitorOnly: polled.monitorOnly,
   };
+  const deep = withDeepCheck(merged, polled.deepCheck);
   // The poll is the only source of maintenanceUntil, so it sets and clears it, but only while
   // the newer status the events gave is still paused (a window ended since: no end time to show).
-  return withMaintenance(merged, current.status === 'paused' ? polled.maintenanceUntil : undefined);
+  return withMaintenance(deep, current.status === 'paused' ? polled.maintenanceUntil : undefined);
 }
 
 /** The dashboard's state machine: snapshot replaces, events merge, polls refresh details. */

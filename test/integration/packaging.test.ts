@@ -74,4 +74,9 @@ describe('the packaged app (electron-builder --linux dir)', () => {
     }
     expect(icons).toContain('icon-256.png');
   });
+
+  it('resources hold the deep checks’ test image where a relative path from workingDir finds it', async () => {
+    const image = await fs.readFile(path.join(resources, 'resources', 'deep-check', 'test-image.jpg'));
+    expect(image.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+  });
 });

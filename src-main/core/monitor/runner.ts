@@ -10,6 +10,8 @@ import type { GpuLocks } from '../gpu/gpu-locks.js';
 import type { GpuMonitor } from '../gpu/gpu-monitor.js';
 import { restartThroughGate, usesReleaseGate } from '../gpu/gpu-restart.js';
 import type { Clock } from './clock.js';
+import { DeepCheckCadence } from './deep-check-cadence.js';
+import { resolveDeepCheck } from '../probes/deep-check.js';
 import { initialState, machineSettings, nextRetryAt, type ActionResult, type Diagnosis, type Effect, type Input, type MachineSettings, type MachineState } from './machine.js';
 import { transition, waitField } from './transitions.js';
 
@@ -21,6 +23,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export interface ServiceRuntime {
   svc: ResolvedService;
   manager: ServiceManager;
+  /** Where its restart commands run; a deep check's relative file path is read from there (default: the current directory). */
+  workingDir?: string;
 }
 
 export interface RunnerDeps {
@@ -70,6 +74,8 @@ export class ServiceRunner {
   private gateHint: Diagnosis | undefined;
   /** Healthy, and its GPU processes were looked at since. */
   private gpuNoted = false;
+  /** Its deep check (CONTRACT §14), run after health checks that say up. */
+  private deep: DeepCheckCadence | null;
 
   constructor(
     runtime: ServiceRuntime,
@@ -78,6 +84,8 @@ export class ServiceRunner {
     this.runtime = runtime;
     this.settings = machineSettings(runtime.svc);
     this.state = initialState(deps.clock.now());
+    const spec = resolveDeepCheck(runtime.svc, runtime.workingDir ?? process.cwd());
+    this.deep = spec && new DeepCheckCadence(spec, this.deps.clock);
   }
 
   get name(): string {
@@ -125,6 +133,12 @@ export class ServiceRunner {
   /** New settings or strategy; a restart in flight finishes with the strategy it started with. */
   update(runtime: ServiceRuntime): void {
     const previous = this.settings;
+    // A changed deep check starts afresh; an unchanged one keeps its last result and cadence.
+    const spec = resolveDeepCheck(runtime.svc, runtime.workingDir ?? process.cwd());
+    if (JSON.stringify(spec) !== JSON.stringify(this.deep?.spec ?? null)) {
+      void this.deep?.close();
+      this.deep = spec && new DeepCheckCadence(spec, this.deps.clock);
+    }
     this.runtime = runtime;
     this.settings = machineSettings(runtime.svc);
     this.dispatch({ type: 'settings', previous });
@@ -134,12 +148,14 @@ export class ServiceRunner {
   async stop(): Promise<void> {
     this.dispatch({ type: 'stop', abortRestart: true });
     await this.idle();
+    await this.deep?.close();
   }
 
   /** Removed from the config: nothing new starts; a restart in flight finishes. Resolves when it has. */
   async retire(): Promise<void> {
     this.dispatch({ type: 'stop', abortRestart: false });
     await this.idle();
+    await this.deep?.close();
   }
 
   /**
@@ -173,6 +189,7 @@ export class ServiceRunner {
       ...(this.runtime.svc.dependsOn.length > 0 ? { dependsOn: [...this.runtime.svc.dependsOn] } : {}),
       ...(s.waitingFor !== null ? { waitingFor: s.waitingFor } : {}),
       ...(s.maintenanceUntil !== null ? { maintenanceUntil: iso(s.maintenanceUntil) } : {}),
+      ...(this.deep ? { deepCheck: this.deep.view() } : {}),
     };
   }
 
@@ -298,12 +315,14 @@ export class ServiceRunner {
 
   private probe(): void {
     const { svc, manager } = this.runtime;
+    const deep = this.deep;
     const abort = new AbortController();
     this.probeAbort = abort;
     this.probeDone = (async () => {
       let result: ProbeResult;
       try {
         result = await manager.checkHealth(svc, abort.signal);
+        if (deep && !abort.signal.aborted) result = await deep.follow(result, abort.signal);
       } catch (err) {
         // A probe never throws by contract; a bug in one must not end the loop.
         this.deps.logger.error({ err, service: svc.name }, 'probe threw');
@@ -311,7 +330,7 @@ export class ServiceRunner {
       }
       this.probeAbort = null;
       this.probeDone = null;
-      this.latencies.push(result.latencyMs);
+      this.latencies.push(result.latencyMs); // the health check's own: a deep check's is shown apart
       if (this.latencies.length > LATENCY_HISTORY) this.latencies.shift();
       this.deps.probed(svc.name, result);
       this.dispatch({ type: 'probed', result });
@@ -324,6 +343,7 @@ export class ServiceRunner {
     const abort = new AbortController();
     this.restartAbort = abort;
     this.gateHint = undefined;
+    this.deep?.reset();
     this.restartDone = (async () => {
       let result: RestartResult;
       let ran = true;
@@ -401,7 +421,9 @@ export class ServiceRunner {
   private async upAgain(signal: AbortSignal): Promise<boolean> {
     const { svc, manager } = this.runtime;
     try {
-      return (await manager.checkHealth(svc, signal)).state === 'up';
+      const result = await manager.checkHealth(svc, signal);
+      // Up to its health check but failing its deep check is not up (CONTRACT §14).
+      return (this.deep ? await this.deep.follow(result, signal) : result).state === 'up';
     } catch {
       return false;
     }
@@ -420,7 +442,10 @@ export class ServiceRunner {
     this.diagnoseDone = (async () => {
       const logTail = await logSince(this.logFile(), this.logFrom);
       this.diagnoseDone = null;
-      this.dispatch({ type: 'diagnosed', diagnosis: this.withGateHint(classify({ kind: 'not_ready', reason, output, exitCode: null, timedOut: false, logTail })) });
+      let diagnosis = this.withGateHint(classify({ kind: 'not_ready', reason, output, exitCode: null, timedOut: false, logTail }));
+      // It answered its health check, but the real request kept failing: that is the cause (§14).
+      if (diagnosis.cause === 'not_ready' && this.deep?.failing) diagnosis = { ...diagnosis, cause: 'deep_check_failed' };
+      this.dispatch({ type: 'diagnosed', diagnosis });
     })();
   }
 

@@ -183,9 +183,10 @@ function onDown(c: Ctx, r: ProbeResult, startedAt: number): void {
   }
   if (phase.kind === 'failed') return; // still down: the round (or a person) decides
   ensureEpisode(c);
+  const cause = r.cause ? { cause: r.cause } : {};
   if (cfg.monitorOnly) {
     setPhase(c, { kind: 'watching' });
-    setStatus(c, 'unhealthy', `Health check failed: ${r.reason} (monitor only: not restarted)`);
+    setStatus(c, 'unhealthy', `Health check failed: ${r.reason} (monitor only: not restarted)`, cause);
     return;
   }
   // In a maintenance window (after a person's manual restart in it): paused again, not restarted (§14).
@@ -197,7 +198,7 @@ function onDown(c: Ctx, r: ProbeResult, startedAt: number): void {
   // Already unhealthy (monitor only until now): the event still tells that a restart is due.
   const wasUnhealthy = s.status === 'unhealthy';
   enterBackoff(c);
-  setStatus(c, 'unhealthy', `Health check failed: ${r.reason}`, { force: wasUnhealthy });
+  setStatus(c, 'unhealthy', `Health check failed: ${r.reason}`, { force: wasUnhealthy, ...cause });
 }
 
 function onReadinessProbe(c: Ctx, r: ProbeResult): void {

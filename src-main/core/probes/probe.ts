@@ -1,3 +1,6 @@
+import type { FailureCause } from '../../../src-shared/causes.js';
+import type { DeepOutcome } from './deep-check.js';
+
 /** What one health check found (CONTRACT §2). */
 export type ProbeState = 'up' | 'loading' | 'down';
 
@@ -9,6 +12,10 @@ export interface ProbeResult {
   latencyMs: number;
   /** Down because someone stopped it on purpose (docker stop): reported as paused, not restarted. */
   stoppedOnPurpose?: boolean;
+  /** Down for this cause (a failed deep check: deep_check_failed, CONTRACT §14). */
+  cause?: FailureCause;
+  /** A deep check ran after the health check (its own latency; CONTRACT §14). */
+  deep?: DeepOutcome;
 }
 
 /** A health check bound to one target. Built once per service and reused (keep-alive pools). */

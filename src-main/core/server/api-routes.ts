@@ -21,6 +21,8 @@ export interface DemoHook {
   crash(name: string): Promise<boolean>;
   /** A GPU stand-in dies of CUDA out of memory (the simulated GPU fills up); false when there is no such GPU service. */
   oom?(name: string): Promise<boolean>;
+  /** A stand-in's completions hang while /health says ok (its deep check finds it); false when it has no deep check. */
+  breakCompletions?(name: string): Promise<boolean>;
 }
 
 /** What the API handlers work on. */
@@ -190,25 +192,21 @@ export function apiRoutes(ctx: ApiContext): Route[] {
   ];
   const demo = ctx.demo;
   if (demo) {
-    routes.push({
-      method: 'POST',
-      pattern: /^\/api\/demo\/([^/]+)\/crash$/,
-      handler: async (_req, res, [name = '']) => {
-        if (await demo.crash(name)) sendJson(res, 202, { ok: true, message: `${name} crashed` });
-        else sendError(res, 404, `no demo service "${name}"`);
-      },
-    });
-    const oom = demo.oom?.bind(demo);
-    if (oom) {
+    /** POST /api/demo/:name/<action>: 202 when the hook did something to that stand-in, else 404. */
+    const demoRoute = (action: string, hook: ((name: string) => Promise<boolean>) | undefined, done: (name: string) => string, missing: (name: string) => string) => {
+      if (!hook) return;
       routes.push({
         method: 'POST',
-        pattern: /^\/api\/demo\/([^/]+)\/oom$/,
+        pattern: new RegExp(`^/api/demo/([^/]+)/${action}$`),
         handler: async (_req, res, [name = '']) => {
-          if (await oom(name)) sendJson(res, 202, { ok: true, message: `${name} ran out of GPU memory` });
-          else sendError(res, 404, `no demo GPU service "${name}"`);
+          if (await hook(name)) sendJson(res, 202, { ok: true, message: done(name) });
+          else sendError(res, 404, missing(name));
         },
       });
-    }
+    };
+    demoRoute('crash', demo.crash.bind(demo), (n) => `${n} crashed`, (n) => `no demo service "${n}"`);
+    demoRoute('oom', demo.oom?.bind(demo), (n) => `${n} ran out of GPU memory`, (n) => `no demo GPU service "${n}"`);
+    demoRoute('break', demo.breakCompletions?.bind(demo), (n) => `${n}'s completions hang now; /health still says ok`, (n) => `no demo service with a deep check named "${n}"`);
   }
   return routes;
 }

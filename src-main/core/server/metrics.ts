@@ -74,6 +74,13 @@ export class WardenMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
+    const deepDuration = new Histogram({
+      name: 'warden_deep_check_duration_seconds',
+      help: 'Wall time of each deep check (CONTRACT §14), by outcome (ok, failed); skipped ones are not counted.',
+      labelNames: ['service', 'outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [this.registry],
+    });
     const restarts = new Counter({
       name: 'warden_restarts_total',
       help: 'Restart attempts by outcome.',
@@ -84,7 +91,10 @@ export class WardenMetrics {
     this.zeroCounters();
 
     this.unsubscribe.push(
-      source.onProbe((p) => probeDuration.observe({ service: p.service }, p.latencyMs / 1000)),
+      source.onProbe((p) => {
+        probeDuration.observe({ service: p.service }, p.latencyMs / 1000);
+        if (p.deep && p.deep.outcome !== 'skipped') deepDuration.observe({ service: p.service, outcome: p.deep.outcome }, p.deep.latencyMs / 1000);
+      }),
       source.subscribe((e) => {
         if (e.status === 'restart_failed') restarts.inc({ service: e.service, result: 'failure' });
         else if (e.status === 'healthy' && e.previous === 'restarting') restarts.inc({ service: e.service, result: 'success' });

@@ -40,6 +40,26 @@ export function vramText(shares: VramShare[]): string {
   return `VRAM ${shares.map((v) => `${v.usedMiB === null ? '—' : `${formatGiB(v.usedMiB)} GiB`} on GPU ${v.gpu}`).join(', ')}`;
 }
 
+/** "Every 5 min" / "every 30 s". */
+function everyText(seconds: number): string {
+  return seconds >= 60 && seconds % 60 === 0 ? `every ${seconds / 60} min` : `every ${seconds} s`;
+}
+
+/** The card's deep-check line (CONTRACT §14): how the last real request went, and when. */
+export function deepCheckText(d: NonNullable<ServiceState['deepCheck']>, now: number): string {
+  const when = d.at ? relativeTime(d.at, now) : '';
+  switch (d.outcome) {
+    case 'pending':
+      return `Deep check ${d.request}: not run yet (${everyText(d.every)})`;
+    case 'ok':
+      return `Deep check ${d.request}: ok in ${formatLatency(d.latencyMs)}, ${when} (${everyText(d.every)})`;
+    case 'failed':
+      return `Deep check failed ${when}: ${d.reason}`;
+    case 'skipped':
+      return `Deep check skipped ${when}: ${d.reason}`;
+  }
+}
+
 /** One service on the dashboard (design a2v.10): status, timing, uptime, last failure, actions. */
 export function ServiceCard({ state: s, api, now, demo = false, vram, onMaintenance }: ServiceCardProps) {
   const [uptime, setUptime] = useState<{ ratio: number | null; buckets: (number | null)[] } | null>(null);
@@ -92,6 +112,11 @@ export function ServiceCard({ state: s, api, now, demo = false, vram, onMaintena
       {vram && vram.length > 0 && (
         <p className="card__vram" data-testid="vram">
           {vramText(vram)}
+        </p>
+      )}
+      {s.deepCheck && (
+        <p className={`card__deep card__deep--${s.deepCheck.outcome}`} data-testid="deep-check" title={s.deepCheck.reason}>
+          {deepCheckText(s.deepCheck, now)}
         </p>
       )}
       <dl className="card__facts">
@@ -163,6 +188,11 @@ export function ServiceCard({ state: s, api, now, demo = false, vram, onMaintena
         {demo && vram && vram.length > 0 && (
           <button type="button" className="button button--danger" onClick={() => void run('Simulate CUDA OOM', () => api.oom(s.service), 'Out of GPU memory simulated')} disabled={busy}>
             Simulate CUDA OOM
+          </button>
+        )}
+        {demo && s.deepCheck && (
+          <button type="button" className="button button--danger" onClick={() => void run('Break completions', () => api.breakCompletions(s.service), 'Completions broken: they hang while /health says ok')} disabled={busy}>
+            Break completions
           </button>
         )}
       </div>

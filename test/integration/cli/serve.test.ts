@@ -47,6 +47,11 @@ async function status(base: string, token: string): Promise<ServiceState[]> {
   return ((await res.body.json()) as { services: ServiceState[] }).services;
 }
 
+async function nemotronHistory(base: string, token: string): Promise<ServiceStatusEvent[]> {
+  const res = await request(`${base}/api/services/nemotron/history`, { headers: { authorization: `Bearer ${token}` } });
+  return ((await res.body.json()) as { events: ServiceStatusEvent[] }).events;
+}
+
 describe('warden serve', () => {
   it('prints the dashboard address with the token in the fragment, serves the API, and the client commands talk to it', async () => {
     const file = await writeConfig([{ name: 'probe-only', healthUrl: 'tcp://127.0.0.1:1', restartCmd: null }]);
@@ -180,8 +185,7 @@ describe('warden serve', () => {
     const res = await request(`${base}/api/demo/nemotron/oom`, { method: 'POST', headers: auth });
     expect(res.statusCode).toBe(202);
     await res.body.dump();
-    const history = async () =>
-      ((await (await request(`${base}/api/services/nemotron/history`, { headers: auth })).body.json()) as { events: ServiceStatusEvent[] }).events;
+    const history = () => nemotronHistory(base, token);
     const from = (await history()).length;
     await waitUntil(async () => (await history()).slice(from).some((e) => e.status === 'healthy'), { timeoutMs: 60_000 });
     const story = (await history()).slice(from).map((e) => `${e.status}${e.cause ? ` (${e.cause})` : ''}: ${e.message}`);
@@ -198,6 +202,30 @@ describe('warden serve', () => {
       expect.stringMatching(/^(starting|healthy): /),
       ...(story.length === 10 ? [expect.stringMatching(/^healthy: /)] : []),
     ]);
+  });
+});
+
+describe('the demo’s deep checks', () => {
+  it('--demo: "Break completions" hangs nemotron’s completions while /health says ok; its deep check finds it and a restart fixes it', async () => {
+    const file = await writeConfig([]);
+    const { base, token } = await serveInProcess(['--config', file, '--demo']);
+    const auth = { authorization: `Bearer ${token}` };
+    await waitUntil(async () => (await status(base, token)).every((s) => s.status === 'healthy' && (!s.deepCheck || s.deepCheck.outcome === 'ok')), { timeoutMs: 40_000 });
+    const before = await status(base, token);
+    expect(before.find((s) => s.service === 'rtdetr')?.deepCheck).toMatchObject({ request: 'POST /detect', outcome: 'ok' });
+    expect(before.find((s) => s.service === 'redis')?.deepCheck).toBeUndefined();
+    expect((await request(`${base}/api/demo/redis/break`, { method: 'POST', headers: auth })).statusCode).toBe(404); // no deep check
+
+    const res = await request(`${base}/api/demo/nemotron/break`, { method: 'POST', headers: auth });
+    expect(res.statusCode).toBe(202);
+    await res.body.dump();
+    const history = () => nemotronHistory(base, token);
+    const from = (await history()).length;
+    await waitUntil(async () => (await history()).slice(from).some((e) => e.status === 'healthy'), { timeoutMs: 60_000 });
+    const events = (await history()).slice(from);
+    expect(events[0]).toMatchObject({ status: 'unhealthy', cause: 'deep_check_failed', message: 'Health check failed: deep check failed: POST /completion: no answer within 2 s' });
+    expect(events.map((e) => e.status)).toContain('restarting');
+    expect((await status(base, token)).find((s) => s.service === 'nemotron')?.deepCheck).toMatchObject({ outcome: 'ok' });
   });
 });
 

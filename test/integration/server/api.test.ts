@@ -306,6 +306,17 @@ describe('demo hook', () => {
     expect(crashed).toEqual(['alpha', 'zeta']);
   });
 
+  it('POST /api/demo/:name/break calls the hook: 202 when it broke something, 404 when not; absent without it', async () => {
+    const broken: string[] = [];
+    t = await startTestServer({ demo: { crash: async () => false, breakCompletions: async (name) => (broken.push(name), name === 'nemotron') } });
+    expect((await post('/api/demo/nemotron/break')).status).toBe(202);
+    expect((await post('/api/demo/redis/break')).status).toBe(404);
+    expect(broken).toEqual(['nemotron', 'redis']);
+    await t.close();
+    t = await startTestServer({ demo: { crash: async () => false } });
+    expect((await post('/api/demo/nemotron/break')).status).toBe(404);
+  });
+
   it('without the hook the route does not exist', async () => {
     t = await startTestServer();
     expect((await post('/api/demo/alpha/crash')).status).toBe(404);

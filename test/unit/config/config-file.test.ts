@@ -39,6 +39,8 @@ describe('defaults (CONTRACT §1)', () => {
       ['nemotron', 'http://127.0.0.1:8091/health', './ai/start_nemotron.sh', 'nemotron'],
     ]);
     expect(c.services[2]?.startupTimeout).toBe(300);
+    // llama-server's /health can say ok while completions hang: the LLM gets a 1-token deep check (CONTRACT §14).
+    expect(c.services.map((s) => s.deepCheck?.preset)).toEqual([undefined, undefined, 'llama-completion']);
   });
 
   it('fold into each service, with per-service overrides winning and container defaulting to the name', () => {
@@ -95,6 +97,39 @@ describe('validation names the file and every bad field', () => {
     ]);
     const ok = parseConfigText('c.json', JSON.stringify({ services: [svc({ name: 'redis' }), svc({ name: 'rtdetr', dependsOn: ['redis'] }), svc({ name: 'nemotron', dependsOn: ['redis', 'rtdetr'] })] }));
     expect(ok.services.map((s) => s.dependsOn)).toEqual([undefined, ['redis'], ['redis', 'rtdetr']]);
+  });
+
+  it('deepCheck: names each bad field, and a preset or path on a server that is not HTTP (CONTRACT §14)', () => {
+    const msg = bad({
+      services: [
+        svc({ name: 'a', deepCheck: {} }),
+        svc({ name: 'b', deepCheck: { url: 'completion', method: 'PUT' } }),
+        svc({ name: 'c', deepCheck: { url: '/x', body: {}, file: { path: 'f.jpg' } } }),
+        svc({ name: 'd', deepCheck: { url: '/x', method: 'GET', body: { a: 1 } } }),
+        svc({ name: 'e', deepCheck: { preset: 'llama-completion', model: 'm', body: {} } }),
+        svc({ name: 'f', deepCheck: { preset: 'vllm', expect: { status: 99, extra: 1 } } }),
+        svc({ name: 'g', healthUrl: 'redis://127.0.0.1:6379', deepCheck: { preset: 'openai-chat' } }),
+        svc({ name: 'h', deepCheck: 'yes' }),
+        svc({ name: 'i', deepCheck: { preset: 'llama-completion', timeout: 600 } }),
+      ],
+    });
+    expect(msg.split('\n').sort()).toEqual([
+      'config.json: services[0].deepCheck.url: needs a preset ("llama-completion", "openai-chat") or a url',
+      'config.json: services[1].deepCheck.method: must be "GET" or "POST"',
+      'config.json: services[1].deepCheck.url: must be an http(s) URL or a path starting with "/"',
+      'config.json: services[2].deepCheck.file: use body or file, not both',
+      'config.json: services[3].deepCheck.method: a GET sends no body (use POST)',
+      'config.json: services[4].deepCheck.body: a preset sends its own body (leave the preset out for a request of your own)',
+      'config.json: services[4].deepCheck.model: only with the "openai-chat" preset',
+      'config.json: services[5].deepCheck.expect.extra: unknown key',
+      'config.json: services[5].deepCheck.expect.status: must be 100–599',
+      'config.json: services[5].deepCheck.preset: must be "llama-completion" or "openai-chat"',
+      'config.json: services[6].deepCheck.url: needs a full http(s) URL: the health URL is not an HTTP one',
+      'config.json: services[7].deepCheck: must be an object: {"preset": "llama-completion"} or {"url": …, "expect": …}',
+      'config.json: services[8].deepCheck.timeout: must not be longer than interval',
+    ]);
+    const ok = parseConfigText('c.json', JSON.stringify({ services: [svc({ healthUrl: 'redis://127.0.0.1:6379', deepCheck: { url: 'http://127.0.0.1:9/ready' } })] }));
+    expect(ok.services[0]!.deepCheck).toEqual({ url: 'http://127.0.0.1:9/ready', interval: 300, timeout: 30 });
   });
 
   it('says what is missing and what has the wrong type', () => {

@@ -28,14 +28,19 @@ function run(argv: string[]) {
 describe('parseStandInArgs', () => {
   it('defaults to a plain stand-in on a free port', () => {
     expect(parseStandInArgs([])).toEqual({
-      port: 0, kind: 'plain', loadSeconds: 0, degraded: false, hang: false, exitAtOnce: false, pidfile: undefined, help: false,
+      port: 0, kind: 'plain', loadSeconds: 0, degraded: false, hang: false, completions: 'ok', slots: 1, busy: false, breakFile: undefined, exitAtOnce: false, pidfile: undefined, help: false,
     });
   });
 
   it('reads every option', () => {
     expect(
-      parseStandInArgs(['--port', '8091', '--kind', 'llm', '--load-seconds', '1.5', '--degraded', '--hang', '--exit-at-once', '--pidfile', '/tmp/p', '-h']),
-    ).toEqual({ port: 8091, kind: 'llm', loadSeconds: 1.5, degraded: true, hang: true, exitAtOnce: true, pidfile: '/tmp/p', help: true });
+      parseStandInArgs([
+        '--port', '8091', '--kind', 'llm', '--load-seconds', '1.5', '--degraded', '--hang', '--completions', 'hang', '--slots', '4', '--busy',
+        '--break-file', '/tmp/b', '--exit-at-once', '--pidfile', '/tmp/p', '-h',
+      ]),
+    ).toEqual({
+      port: 8091, kind: 'llm', loadSeconds: 1.5, degraded: true, hang: true, completions: 'hang', slots: 4, busy: true, breakFile: '/tmp/b', exitAtOnce: true, pidfile: '/tmp/p', help: true,
+    });
   });
 
   it.each([
@@ -46,6 +51,9 @@ describe('parseStandInArgs', () => {
     [['--load-seconds=-2'], /--load-seconds must be a number of seconds ≥ 0/],
     [['--load-seconds', ''], /--load-seconds must be/],
     [['--load-seconds', 'soon'], /--load-seconds must be/],
+    [['--completions', 'slow'], /--completions must be ok, fail, hang; got "slow"/],
+    [['--slots', '0'], /--slots must be 1–64/],
+    [['--slots', '2.5'], /--slots must be 1–64/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['extra'], /Unexpected argument 'extra'/],
   ])('rejects %j', (argv, message) => {

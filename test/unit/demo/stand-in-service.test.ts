@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStandIn, type StandIn, type StandInOptions } from '../../../src-main/demo/stand-in-service.js';
 import { waitUntil } from '../../helpers/process-tree.js';
@@ -17,6 +21,11 @@ async function start(opts: StandInOptions): Promise<StandIn> {
 async function get(url: string): Promise<{ status: number; type: string | null; body: string }> {
   const res = await fetch(url);
   return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+}
+
+async function post(url: string, body: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  return { status: res.status, body: await res.text() };
 }
 
 /** The errno code under a fetch failure ("fetch failed" → cause ECONNREFUSED). */
@@ -119,6 +128,81 @@ describe('stand-in service', () => {
     expect(s.requests()).toBe(3);
     await s.close();
     await expect(pending).rejects.toThrow();
+  });
+
+  it('llm: answers a 1-token /completion and an OpenAI chat completion like llama-server', async () => {
+    const s = await start({ kind: 'llm' });
+    const completion = await post(`${s.url}/completion`, JSON.stringify({ prompt: 'ping', n_predict: 1 }));
+    expect(completion.status).toBe(200);
+    expect(typeof JSON.parse(completion.body).content).toBe('string');
+    const chat = await post(`${s.url}/v1/chat/completions`, JSON.stringify({ messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }));
+    expect(JSON.parse(chat.body)).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant' } }] });
+    expect((await get(`${s.url}/completion`)).status).toBe(404); // GET is not a completion
+  });
+
+  it('llm: a broken model fails or hangs its completions while /health still says ok', async () => {
+    const s = await start({ kind: 'llm', completions: 'fail' });
+    expect(await get(s.healthUrl)).toMatchObject({ status: 200 });
+    const failed = await post(`${s.url}/completion`, '{}');
+    expect(failed.status).toBe(500);
+    expect(JSON.parse(failed.body).error.message).toMatch(/CUDA error/);
+    s.update({ completions: 'hang' });
+    const controller = new AbortController();
+    const pending = fetch(`${s.url}/completion`, { method: 'POST', body: '{}', signal: controller.signal });
+    // The hung request holds its slot, and makes no progress from one look to the next.
+    await waitUntil(async () => JSON.parse((await get(`${s.url}/slots`)).body)[0].is_processing === true);
+    const [first] = JSON.parse((await get(`${s.url}/slots`)).body);
+    const [second] = JSON.parse((await get(`${s.url}/slots`)).body);
+    expect(second.next_token[0].n_decoded).toBe(first.next_token[0].n_decoded);
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await waitUntil(async () => JSON.parse((await get(`${s.url}/slots`)).body)[0].is_processing === false);
+  });
+
+  it('llm: --busy lists every slot processing, their generation moving at each look', async () => {
+    const s = await start({ kind: 'llm', slots: 3, busy: true });
+    const first = JSON.parse((await get(`${s.url}/slots`)).body) as { is_processing: boolean; next_token: { n_decoded: number }[] }[];
+    const second = JSON.parse((await get(`${s.url}/slots`)).body) as typeof first;
+    expect(first.map((slot) => slot.is_processing)).toEqual([true, true, true]);
+    expect(second[0]!.next_token[0]!.n_decoded).toBeGreaterThan(first[0]!.next_token[0]!.n_decoded);
+    s.update({ busy: false });
+    expect(JSON.parse((await get(`${s.url}/slots`)).body).map((slot: { is_processing: boolean }) => slot.is_processing)).toEqual([false, false, false]);
+  });
+
+  it('llm: /slots and completions say "Loading model" while it loads', async () => {
+    const s = await start({ kind: 'llm', loadSeconds: 60 });
+    expect((await get(`${s.url}/slots`)).status).toBe(503);
+    expect((await post(`${s.url}/completion`, '{}')).status).toBe(503);
+  });
+
+  it('detector: /detect wants a multipart upload in the field "file" (FastAPI UploadFile)', async () => {
+    const s = await start({ kind: 'detector' });
+    const form = new FormData();
+    form.append('file', new Blob([Buffer.from([0xff, 0xd8, 0xff])], { type: 'image/jpeg' }), 'test.jpg');
+    const ok = await fetch(`${s.url}/detect`, { method: 'POST', body: form });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { detections: unknown[] }).detections.length).toBeGreaterThan(0);
+    const missing = await post(`${s.url}/detect`, '{}');
+    expect(missing.status).toBe(422);
+    s.update({ completions: 'fail' });
+    expect((await fetch(`${s.url}/detect`, { method: 'POST', body: form })).status).toBe(500);
+  });
+
+  it('a break file hangs the model endpoints while it exists; a new instance removes it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'stand-in-break-'));
+    const breakFile = path.join(dir, 'break');
+    await writeFile(breakFile, '');
+    const s = await start({ kind: 'llm', breakFile });
+    expect(existsSync(breakFile)).toBe(false); // a restart fixes it
+    await writeFile(breakFile, '');
+    const controller = new AbortController();
+    const pending = fetch(`${s.url}/completion`, { method: 'POST', body: '{}', signal: controller.signal });
+    await waitUntil(async () => JSON.parse((await get(`${s.url}/slots`)).body)[0].is_processing === true);
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await rm(breakFile);
+    expect((await post(`${s.url}/completion`, '{}')).status).toBe(200);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('close() frees the port even with keep-alive connections open', async () => {

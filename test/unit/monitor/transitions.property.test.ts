@@ -16,7 +16,7 @@ const RUNS = Number(process.env.WARDEN_PROPERTY_RUNS ?? 10_000);
 
 type Command =
   | { kind: 'wait'; ms: number }
-  | { kind: 'probeDone'; result: 'up' | 'loading' | 'down' | 'stopped' }
+  | { kind: 'probeDone'; result: 'up' | 'loading' | 'down' | 'stopped' | 'deep' }
   | { kind: 'restartDone'; result: 'ok' | 'fail' | 'timeout' | 'notRun'; cause: FailureCause }
   | { kind: 'diagnosed'; cause: FailureCause }
   | { kind: 'action'; action: ServiceAction }
@@ -47,7 +47,7 @@ const cause = fc.constantFrom<FailureCause>('exit', 'exit', 'timeout', 'not_read
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 120_000 })) }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('probeDone' as const), result: fc.constantFrom('up' as const, 'loading' as const, 'down' as const, 'stopped' as const) }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('probeDone' as const), result: fc.constantFrom('up' as const, 'loading' as const, 'down' as const, 'stopped' as const, 'deep' as const) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('restartDone' as const), result: fc.constantFrom('ok' as const, 'fail' as const, 'timeout' as const, 'notRun' as const), cause }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('diagnosed' as const), cause }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('action' as const), action: fc.constantFrom<ServiceAction>('restart', 'pause', 'resume', 'reset') }) },
@@ -72,7 +72,7 @@ const initialSettings: fc.Arbitrary<MachineSettings> = fc.record({
   fingerprint: fc.constant('v1'),
 });
 
-function probeResult(kind: 'up' | 'loading' | 'down' | 'stopped', latencyMs: number): ProbeResult {
+function probeResult(kind: 'up' | 'loading' | 'down' | 'stopped' | 'deep', latencyMs: number): ProbeResult {
   switch (kind) {
     case 'up':
       return { state: 'up', reason: 'HTTP 200', latencyMs };
@@ -82,6 +82,9 @@ function probeResult(kind: 'up' | 'loading' | 'down' | 'stopped', latencyMs: num
       return { state: 'down', reason: 'connection refused', latencyMs };
     case 'stopped':
       return { state: 'down', reason: 'container stopped', latencyMs, stoppedOnPurpose: true };
+    case 'deep':
+      // Up to its health check, but the real request failed (CONTRACT §14).
+      return { state: 'down', reason: 'deep check failed: POST /completion: HTTP 500', latencyMs, cause: 'deep_check_failed' };
   }
 }
 
@@ -224,6 +227,14 @@ class World {
     const probes = effects.filter((e) => e.type === 'probe');
     const restarts = effects.filter((e) => e.type === 'restart');
     const replies = effects.filter((e) => e.type === 'reply');
+    // §14: an unhealthy event says deep_check_failed only for a failed deep check, and a failed
+    // deep check that makes a service unhealthy on its own account says so.
+    for (const fx of effects) {
+      if (fx.type !== 'emit' || fx.event.status !== 'unhealthy') continue;
+      const deep = input.type === 'probed' && input.result.cause === 'deep_check_failed';
+      if (fx.event.cause === 'deep_check_failed') expect(deep, 'deep_check_failed without a failed deep check').toBe(true);
+      if (deep && state.waitingFor === null && state.maintenanceUntil === null) expect(fx.event.cause).toBe('deep_check_failed');
+    }
 
     // After reset/resume the next attempt is 1/N (§9.8), also when that very input starts it.
     if (input.type === 'action' && (input.action === 'reset' || (input.action === 'resume' && before.phase.kind === 'paused'))) this.expectAttemptOne = true;

@@ -154,6 +154,36 @@ describe('ServiceCard', () => {
     expect(screen.queryByTestId('needs')).toBeNull();
   });
 
+  it('shows how its deep check went (CONTRACT §14): latency and age, a failure with its reason, a skip, not run yet', () => {
+    const deep = { request: 'POST /completion', every: 300, outcome: 'ok' as const, reason: 'POST /completion: HTTP 200', latencyMs: 412, at: '2025-12-26T02:03:00.000Z' };
+    const view = card(state('nemotron', { deepCheck: deep }));
+    const line = () => screen.getByTestId('deep-check');
+    expect(line().textContent).toBe('Deep check POST /completion: ok in 412 ms, 2 min ago (every 5 min)');
+    view.rerender(<ServiceCard state={state('nemotron', { deepCheck: { ...deep, outcome: 'failed', reason: 'POST /completion: no answer within 30 s' } })} api={new ApiClient('tok', view.fetch)} now={NOW} />);
+    expect(line().textContent).toBe('Deep check failed 2 min ago: POST /completion: no answer within 30 s');
+    expect(line().className).toContain('card__deep--failed');
+    view.rerender(<ServiceCard state={state('nemotron', { deepCheck: { ...deep, outcome: 'skipped', reason: 'all 4 slots busy' } })} api={new ApiClient('tok', view.fetch)} now={NOW} />);
+    expect(line().textContent).toBe('Deep check skipped 2 min ago: all 4 slots busy');
+    view.rerender(<ServiceCard state={state('nemotron', { deepCheck: { ...deep, every: 45, outcome: 'pending', reason: 'not run yet', latencyMs: null, at: null } })} api={new ApiClient('tok', view.fetch)} now={NOW} />);
+    expect(line().textContent).toBe('Deep check POST /completion: not run yet (every 45 s)');
+    view.rerender(<ServiceCard state={state('nemotron')} api={new ApiClient('tok', view.fetch)} now={NOW} />);
+    expect(screen.queryByTestId('deep-check')).toBeNull();
+  });
+
+  it('"Break completions" appears in demo mode on a card with a deep check only, and calls the demo API', async () => {
+    const deep = { request: 'POST /completion', every: 5, outcome: 'ok' as const, reason: '', latencyMs: 3, at: null };
+    const f = fakeFetch({ 'GET /api/services/rtdetr/uptime': UPTIME, 'POST /api/demo/rtdetr/break': { status: 202, body: { ok: true } } });
+    const api = new ApiClient('tok', f.fetch);
+    const view = render(<ServiceCard state={state('rtdetr', { deepCheck: deep })} api={api} now={NOW} />);
+    expect(screen.queryByRole('button', { name: 'Break completions' })).toBeNull(); // not the demo
+    view.rerender(<ServiceCard state={state('rtdetr')} api={api} now={NOW} demo />);
+    expect(screen.queryByRole('button', { name: 'Break completions' })).toBeNull(); // no deep check
+    view.rerender(<ServiceCard state={state('rtdetr', { deepCheck: deep })} api={api} now={NOW} demo />);
+    fireEvent.click(screen.getByRole('button', { name: 'Break completions' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toBe('Completions broken: they hang while /health says ok'));
+    expect(f.calls.some((c) => c.path === '/api/demo/rtdetr/break' && c.method === 'POST')).toBe(true);
+  });
+
   it('"Simulate CUDA OOM" appears in demo mode on a card with VRAM only, and calls the demo API', async () => {
     const f = fakeFetch({ 'GET /api/services/rtdetr/uptime': UPTIME, 'POST /api/demo/rtdetr/oom': { status: 202, body: { ok: true } } });
     const api = new ApiClient('tok', f.fetch);

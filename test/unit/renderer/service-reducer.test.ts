@@ -100,6 +100,19 @@ describe('service reducer', () => {
     expect(normaliseState({ ...state('a'), dependsOn: 'redis' })?.dependsOn).toBeUndefined();
   });
 
+  it('deepCheck comes from the snapshot and polls, events keep it, an older poll still updates it, junk is dropped (CONTRACT §14)', () => {
+    const deep = { request: 'POST /completion', every: 300, outcome: 'ok', reason: 'POST /completion: HTTP 200', latencyMs: 412, at: '2025-12-26T02:04:00.000Z' };
+    const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [{ ...state('a'), deepCheck: deep }] });
+    expect(s0.services.a?.deepCheck).toEqual(deep);
+    const s1 = servicesReducer(s0, { type: 'event', event: event('a', { status: 'unhealthy', timestamp: '2025-12-26T02:30:00.000Z' }) });
+    expect(s1.services.a?.deepCheck).toEqual(deep);
+    const failed = { ...deep, outcome: 'failed', reason: 'POST /completion: no answer within 30 s', latencyMs: 30000 };
+    const older = { ...state('a', { timestamp: '2025-12-26T02:00:00.000Z' }), deepCheck: failed };
+    expect(servicesReducer(s1, { type: 'poll', services: [older] }).services.a?.deepCheck).toEqual(failed);
+    expect(normaliseState({ ...state('a'), deepCheck: { request: 'GET /x', outcome: 'weird', every: 'often' } })?.deepCheck).toEqual({ request: 'GET /x', every: 0, outcome: 'pending', reason: '', latencyMs: null, at: null });
+    expect(normaliseState({ ...state('a'), deepCheck: { outcome: 'ok' } })?.deepCheck).toBeUndefined();
+  });
+
   it('a poll drops services that are no longer configured and adds new ones', () => {
     const s0 = servicesReducer(initialServicesState, { type: 'snapshot', services: [state('a'), state('gone')] });
     const s1 = servicesReducer(s0, { type: 'poll', services: [state('a'), state('added')] });
