@@ -15,6 +15,10 @@ wanted=(
   "curl:curl"
   "Xvfb:xvfb"
   "7za:p7zip-full"
+  # Alerts (issue 15): a real SMTP server, the Apprise CLI, promtool for the alerting rules.
+  "python3-aiosmtpd:python3-aiosmtpd"
+  "apprise:apprise"
+  "promtool:prometheus"
 )
 
 missing=()
@@ -38,5 +42,13 @@ fi
 echo "install-test-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Only promtool is wanted from the prometheus package: its server must not start (it would listen
+# on every address). policy-rc.d tells Debian's maintainer scripts not to start any service.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -n "$made_policy" ] && rm -f "$policy"
 echo "install-test-deps: done"

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { alertsSchema, DEFAULT_ALERTS } from './alerts-schema.js';
 import { parseHealthUrl } from './health-url.js';
 import { TIMING_KEYS, type TimingKey } from './timing-keys.js';
 
@@ -72,15 +73,18 @@ export const deepCheckSchema = z
         .optional(),
       /** openai-chat: the model name sent (vLLM and others want the served one). */
       model: z.string().min(1, { error: 'must not be empty' }).optional(),
-      interval: seconds('positive').default(300),
-      timeout: seconds('positive').default(30),
+      interval: seconds('positive').max(7 * 86400, { error: 'must be at most a week (604800 s)' }).default(300),
+      timeout: seconds('positive').max(3600, { error: 'must be at most an hour (3600 s)' }).default(30),
     },
     { error: 'must be an object: {"preset": "llama-completion"} or {"url": …, "expect": …}' },
   )
   .superRefine((d, ctx) => {
     if (d.preset === undefined && d.url === undefined) ctx.addIssue({ code: 'custom', message: 'needs a preset ("llama-completion", "openai-chat") or a url', path: ['url'] });
     if (d.body !== undefined && d.file !== undefined) ctx.addIssue({ code: 'custom', message: 'use body or file, not both', path: ['file'] });
-    if (d.method === 'GET' && (d.body !== undefined || d.file !== undefined)) ctx.addIssue({ code: 'custom', message: 'a GET sends no body (use POST)', path: ['method'] });
+    if (d.method === 'GET' && (d.body !== undefined || d.file !== undefined || d.preset !== undefined)) ctx.addIssue({ code: 'custom', message: 'a GET sends no body (use POST)', path: ['method'] });
+    if (d.file?.field !== undefined && Object.keys(d.headers ?? {}).some((h) => h.toLowerCase() === 'content-type')) {
+      ctx.addIssue({ code: 'custom', message: 'a multipart upload sets its own content-type (with its boundary): leave it out', path: ['headers'] });
+    }
     if (d.model !== undefined && d.preset !== 'openai-chat') ctx.addIssue({ code: 'custom', message: 'only with the "openai-chat" preset', path: ['model'] });
     if (d.preset !== undefined && (d.body !== undefined || d.file !== undefined)) ctx.addIssue({ code: 'custom', message: 'a preset sends its own body (leave the preset out for a request of your own)', path: [d.body !== undefined ? 'body' : 'file'] });
     if (d.timeout > d.interval) ctx.addIssue({ code: 'custom', message: 'must not be longer than interval', path: ['timeout'] });
@@ -235,6 +239,8 @@ export const configSchema = z
     services: z.array(serviceSchema, { error: 'must be a list of services' }).default(() => structuredClone(DEFAULT_SERVICES)),
     /** Maintenance windows (CONTRACT §14): recurring (cron, local time) or fixed; services paused meanwhile. */
     maintenance: z.array(maintenanceSchema, { error: 'must be a list of maintenance windows' }).default([]),
+    /** Alerts that reach the owner away from the desk (CONTRACT §15): channels, severity, reminders. */
+    alerts: alertsSchema.default(() => structuredClone(DEFAULT_ALERTS)),
   }, { error: 'must be a JSON object' })
   .superRefine((cfg, ctx) => {
     for (const issue of crossFieldIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });

@@ -21,6 +21,8 @@ export interface ServiceStatusEvent {
   cause?: FailureCause;
   /** While a restart waits at the GPU release gate: when that wait gives up (ISO; CONTRACT §11). */
   waitUntil?: string;
+  /** On a dependency_down event: the root cause it waits for (CONTRACT §14). */
+  waitingFor?: string;
 }
 
 /** A service's current state, as served by /api/status and the WebSocket snapshot (CONTRACT §5). */
@@ -141,6 +143,30 @@ export type ServerMessage = SnapshotMessage | ServiceStatusEvent | HeartbeatMess
 export const WS_PROTOCOL = 'warden.v1';
 /** Browsers cannot set headers on a WebSocket: the token rides in a subprotocol with this prefix. */
 export const WS_AUTH_PREFIX = 'auth.';
+
+/** One alert channel as GET /api/alerts shows it (CONTRACT §15); never a secret. */
+export interface ChannelStatus {
+  /** Its name, or its type and a hash of where it delivers. */
+  id: string;
+  type: 'webhook' | 'ntfy' | 'smtp' | 'apprise';
+  name: string | null;
+  /** Where it delivers, without secrets: "https://ntfy.sh/warden-home", "tgram://***". */
+  target: string;
+  minSeverity: 'warning' | 'error';
+  /** Alerts waiting to be delivered (retried with backoff). */
+  queued: number;
+  lastDelivery: { at: string; alertId: string; title: string } | null;
+  lastError: { at: string; alertId: string; message: string; attempts: number } | null;
+}
+
+/** GET /api/alerts. */
+export interface AlertsStatus {
+  channels: ChannelStatus[];
+  /** The latest alerts, newest first. */
+  recent: { id: string; kind: string; severity: string; service?: string; title: string; body: string; at: string }[];
+  minSeverity: 'warning' | 'error';
+  repeatAfter: number;
+}
 
 /** Manual actions (dashboard, tray, CLI, REST). */
 export const ACTIONS = ['restart', 'pause', 'resume', 'reset'] as const;

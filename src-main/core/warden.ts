@@ -24,6 +24,7 @@ import { ProbeRegistry } from './probes/probe-registry.js';
 import { DockerEventWatcher } from './managers/docker-events.js';
 import { SignalHub } from './signals/signal-hub.js';
 import { StopIntents } from './signals/stop-intents.js';
+import { AlertHub, type AlertHubDeps } from './alerts/alert-hub.js';
 import { MaintenanceScheduler } from './maintenance/scheduler.js';
 
 /** What differs between the headless CLI and the tray app, passed in as small pieces. */
@@ -45,6 +46,8 @@ export interface WardenDeps {
   docker?: Dockerode;
   /** Build a strategy (tests inject; default: the real shell and docker managers). */
   createManager?: (type: WardenConfig['serviceManagerType'], ctx: { probes: ProbeRegistry; workingDir: string }) => ServiceManager;
+  /** Tests: the Apprise CLI, the alert policy's limits, the host name alerts carry. */
+  alertOptions?: Pick<AlertHubDeps, 'apprise' | 'limits' | 'host'>;
 }
 
 /** The composed core: one for `warden serve`, one for the tray app. */
@@ -62,6 +65,8 @@ export interface Warden {
     start(req: { services?: string[]; minutes: number; reason?: string }): Promise<MaintenanceWindow>;
     endAdHoc(): Promise<number>;
   };
+  /** Alerts (CONTRACT §15): the one policy's alerts (the tray shows them) and their channels. */
+  readonly alerts: AlertHub;
   /** The config in effect (settings with the overrides applied). */
   config(): WardenConfig;
   /** The saved settings, as the file has them: what the settings page edits. */
@@ -155,6 +160,19 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
   await maintenance.load();
   maintenance.apply(config.maintenance);
 
+  const alerts = new AlertHub({
+    dataDir: deps.dataDir,
+    baseDir: deps.configFile ? path.dirname(deps.configFile) : deps.dataDir,
+    logger,
+    clock: deps.clock ?? systemClock,
+    monitor,
+    config: () => config.alerts,
+    services: () => config.services.map((s) => s.name),
+    // Click-through goes to this machine's dashboard (never with its token: that stays here).
+    defaultDashboardUrl: () => dashboardUrlOf(config.server),
+    ...deps.alertOptions,
+  });
+
   // A service that just came back gets its watch connection at once, not on its retry backoff.
   monitor.subscribe((event) => {
     if (event.status === 'healthy') signals.rearm(event.service);
@@ -208,6 +226,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     maintenance.apply(effective.maintenance);
     signals.apply(effective);
     gpu.apply(effective.gpu);
+    void alerts.apply().catch((err: unknown) => logger.error({ err }, 'could not apply the alert channels'));
     for (const s of removed) void probes.forget(s.name);
     logger.info({ serviceManagerType: effective.serviceManagerType, switched, why }, 'settings applied');
   };
@@ -266,6 +285,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     logger,
     signals,
     gpu,
+    alerts,
     maintenance: {
       list: () => maintenance.list(),
       start: (req) => maintenance.begin(req),
@@ -281,6 +301,7 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     },
     start() {
       logger.info({ services: config.services.map((s) => s.name), strategy: config.serviceManagerType }, 'warden started');
+      void alerts.start().catch((err: unknown) => logger.error({ err }, 'could not read the alert outbox'));
       monitor.start(adoptions(config));
       maintenance.start();
       signals.apply(config);
@@ -295,10 +316,21 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
       gpu.stop();
       maintenance.stop();
       await monitor.stop();
+      await alerts.stop();
       await Promise.all([...managers.values()].map((m) => m.close()));
       await probes.close();
       await journal.flush();
       logger.info('warden stopped');
     },
   };
+}
+
+/**
+ * The dashboard's address for an alert's click-through: this machine's server, or none when it
+ * has no fixed one (port 0). A wildcard bind is reached on loopback.
+ */
+export function dashboardUrlOf(server: { host: string; port: number }): string | null {
+  if (server.port === 0) return null;
+  const host = server.host === '0.0.0.0' || server.host === '::' ? '127.0.0.1' : server.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${server.port}/`;
 }

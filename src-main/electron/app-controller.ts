@@ -101,12 +101,11 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp> {
   const icons = iconsDir(o);
   let windows: WindowManager | null = null;
   const notifier = new Notifier({
-    monitor: warden.monitor,
+    alerts: warden.alerts,
     isMuted: () => !warden.config().notifications,
     icon: path.join(icons, 'icon-256.png'),
     onClick: () => windows?.showDashboard(),
     logger,
-    clock: o.clock,
   });
   if (loaded.quarantinedTo) {
     const why = loaded.quarantineError?.message ?? 'invalid';

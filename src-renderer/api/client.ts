@@ -1,4 +1,4 @@
-import type { MaintenanceList, MaintenanceWindow, ServiceAction } from '../../src-shared/protocol.js';
+import type { AlertsStatus, MaintenanceList, MaintenanceWindow, ServiceAction } from '../../src-shared/protocol.js';
 
 /** An API answer: the HTTP status and the parsed JSON body (null when there was none). */
 export interface ApiResult<T = unknown> {
@@ -54,6 +54,16 @@ export class ApiClient {
   /** Demo: the stand-in's completions hang while its /health still says ok (its deep check finds it). */
   breakCompletions(service: string) {
     return this.request<{ ok?: boolean; message?: string; error?: string }>('POST', `/api/demo/${encodeURIComponent(service)}/break`);
+  }
+
+  /** Alert channels and how their deliveries went (CONTRACT §15); an older server answers 404. */
+  alerts() {
+    return this.request<Partial<AlertsStatus>>('GET', '/api/alerts');
+  }
+
+  /** Send a test alert on one channel now; the answer is the real outcome. */
+  testAlert(channel: string) {
+    return this.request<{ ok?: boolean; results?: { channel: string; ok: boolean; error?: string }[]; error?: string }>('POST', '/api/alerts/test', { channel });
   }
 
   /** Active maintenance windows and the next occurrence of recurring ones (CONTRACT §14); an older server answers 404. */

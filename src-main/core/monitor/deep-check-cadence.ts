@@ -14,6 +14,10 @@ export class DeepCheckCadence {
   /** When the last run that said ok or failed ended; null: this instance is not checked yet. */
   private checkedAt: number | null = null;
   private last: (DeepOutcome & { at: number }) | null = null;
+  /** The last run that decided (ok or failed): a skip decides nothing. */
+  private verdict: (DeepOutcome & { at: number }) | null = null;
+  /** Bumped by reset(): a run that began on the old instance says nothing about the new one. */
+  private generation = 0;
 
   constructor(
     readonly spec: DeepCheckSpec,
@@ -24,7 +28,7 @@ export class DeepCheckCadence {
 
   /** The last run failed (readiness that runs out then failed for this cause). */
   get failing(): boolean {
-    return this.last?.outcome === 'failed';
+    return this.verdict?.outcome === 'failed';
   }
 
   /** The health check's result, turned down (cause deep_check_failed) when a deep check due now fails. */
@@ -35,18 +39,30 @@ export class DeepCheckCadence {
       return result;
     }
     if (!this.due()) return result;
+    const generation = this.generation;
     const deep = await this.check.run(signal);
+    // Stopped, or a restart began meanwhile: this run tells nothing, and is not recorded.
+    if (signal?.aborted || generation !== this.generation) return result;
     const now = this.clock.now();
     this.last = { ...deep, at: now };
-    if (deep.outcome === 'skipped') return { ...result, deep };
+    if (deep.outcome === 'skipped') {
+      // Every slot busy: slow, not dead — but a server that just failed is not cleared by a skip.
+      const failed = this.verdict?.outcome === 'failed' ? this.verdict : null;
+      return failed ? this.down(result, `${failed.reason} (now every slot is busy)`, deep) : { ...result, deep };
+    }
     this.checkedAt = now;
-    if (deep.outcome === 'ok') return { ...result, deep };
-    return { state: 'down', reason: `deep check failed: ${deep.reason}`, latencyMs: result.latencyMs, cause: 'deep_check_failed', deep };
+    this.verdict = this.last;
+    return deep.outcome === 'ok' ? { ...result, deep } : this.down(result, deep.reason, deep);
+  }
+
+  private down(result: ProbeResult, reason: string, deep: DeepOutcome): ProbeResult {
+    return { state: 'down', reason: `deep check failed: ${reason}`, latencyMs: result.latencyMs, cause: 'deep_check_failed', deep };
   }
 
   /** A restart begins: the next instance is checked before it is called healthy. */
   reset(): void {
     this.checkedAt = null;
+    this.generation++;
   }
 
   private due(): boolean {

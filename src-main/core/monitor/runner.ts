@@ -136,7 +136,9 @@ export class ServiceRunner {
     // A changed deep check starts afresh; an unchanged one keeps its last result and cadence.
     const spec = resolveDeepCheck(runtime.svc, runtime.workingDir ?? process.cwd());
     if (JSON.stringify(spec) !== JSON.stringify(this.deep?.spec ?? null)) {
-      void this.deep?.close();
+      // A run of the old one in flight finishes first (its probe holds it): closing it now would fail it.
+      const old = this.deep;
+      void (this.probeDone ?? Promise.resolve()).then(() => old?.close());
       this.deep = spec && new DeepCheckCadence(spec, this.deps.clock);
     }
     this.runtime = runtime;

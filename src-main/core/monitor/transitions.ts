@@ -638,6 +638,7 @@ function setStatus(
     previous,
     ...(opts.failure ? { reason: opts.failure.reason, output: opts.failure.output, cause: opts.failure.cause } : {}),
     ...(opts.cause ? { cause: opts.cause } : {}),
+    ...(opts.cause === 'dependency_down' && s.waitingFor !== null ? { waitingFor: s.waitingFor } : {}),
     ...waitField(s),
   };
   c.fx.push({ type: 'emit', event });

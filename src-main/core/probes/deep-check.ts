@@ -51,7 +51,8 @@ const PRESETS: Readonly<Record<DeepCheckPreset, { path: string; body: (model: st
   },
   'openai-chat': {
     path: '/v1/chat/completions',
-    body: (model) => ({ model: model ?? 'default', messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }),
+    // Without a model, none is sent: llama.cpp and Ollama's /v1 take the loaded one; vLLM wants its served name.
+    body: (model) => ({ ...(model ? { model } : {}), messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }),
     expect: { status: null, json: 'choices.0', nonEmpty: false, type: null },
   },
 };
@@ -121,7 +122,8 @@ export function judgeDeepAnswer(expect: DeepExpect, status: number, body: string
 function at(doc: unknown, dotPath: string): unknown {
   let value = doc;
   for (const key of dotPath.split('.')) {
-    if (typeof value !== 'object' || value === null) return undefined;
+    // Own fields only: "constructor" or an array's "length" is not in the answer.
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key) || (Array.isArray(value) && !/^\d+$/.test(key))) return undefined;
     value = (value as Record<string, unknown>)[key];
   }
   return value;
@@ -170,10 +172,11 @@ export function readSlots(status: number, body: string): { allBusy: boolean; cou
     // Newer llama.cpp: is_processing; older: state (0 idle, 1 processing).
     const busy = raw.is_processing === true || (raw.is_processing === undefined && typeof raw.state === 'number' && raw.state !== 0);
     if (!busy) allBusy = false;
-    const next = Array.isArray(raw.next_token) ? (raw.next_token[0] as Record<string, unknown> | undefined) : undefined;
-    const decoded = next?.n_decoded ?? raw.n_decoded;
-    const prompt = raw.n_prompt_tokens_processed;
-    if (decoded !== undefined || prompt !== undefined || raw.id_task !== undefined) known = true;
+    // next_token: an array in newer llama.cpp, an object before (early 2025).
+    const next = (Array.isArray(raw.next_token) ? raw.next_token[0] : raw.next_token) as Record<string, unknown> | undefined;
+    const decoded = (typeof next === 'object' && next !== null ? next.n_decoded : undefined) ?? raw.n_decoded;
+    const prompt = raw.n_prompt_tokens_processed ?? raw.n_past;
+    if (decoded !== undefined || prompt !== undefined) known = true;
     marks.push(`${String(raw.id_task)}:${String(prompt)}:${String(decoded)}`);
   }
   return { allBusy, count: slots.length, progress: known ? marks.join('|') : null };
@@ -216,7 +219,9 @@ export class DeepCheck {
   private async attempt(signal: AbortSignal, done: (o: DeepOutcome['outcome'], reason: string) => DeepOutcome): Promise<DeepOutcome> {
     const { spec } = this;
     if (spec.slotsUrl) {
-      const slots = await this.fetch(spec.slotsUrl, { method: 'GET' }, signal).then((r) => readSlots(r.status, r.body), () => null);
+      // With the request's headers (an --api-key server wants them on /slots too), less its body's type.
+      const { 'content-type': _type, ...headers } = spec.headers;
+      const slots = await this.fetch(spec.slotsUrl, { method: 'GET', headers }, signal).then((r) => readSlots(r.status, r.body), () => null);
       if (signal.aborted) return done('failed', 'aborted');
       if (slots?.allBusy) {
         const stuck = slots.progress !== null && slots.progress === this.lastProgress;

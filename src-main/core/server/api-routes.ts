@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError } from '../config/config-file.js';
 import { validateConfig } from '../../../src-shared/config-schema.js';
+import { maskSecrets, restoreSecrets } from '../../../src-shared/secrets.js';
 import { ACTIONS, type ServiceAction } from '../../../src-shared/protocol.js';
 import { SettingsConflict, type Warden } from '../warden.js';
 import { SECURITY_HEADERS, sendError, sendJson } from './http-responses.js';
@@ -144,10 +145,43 @@ export function apiRoutes(ctx: ApiContext): Route[] {
     },
     {
       method: 'GET',
+      pattern: /^\/api\/alerts$/,
+      handler: (_req, res) => sendJson(res, 200, { ...warden.alerts.status(), timestamp: new Date(now()).toISOString() }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/alerts\/test$/,
+      handler: async (req, res) => {
+        const body = await readJsonBody(req, 4096, { allowEmpty: true });
+        if (!body.ok) {
+          sendError(res, body.status, body.error);
+          return;
+        }
+        const v = body.value as { channel?: unknown } | undefined;
+        if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v) || (v.channel !== undefined && typeof v.channel !== 'string'))) {
+          sendError(res, 400, 'body must be empty, or {"channel": "<id from GET /api/alerts>"}');
+          return;
+        }
+        const channel = v?.channel as string | undefined;
+        if (channel !== undefined && !warden.alerts.status().channels.some((c) => c.id === channel)) {
+          sendError(res, 404, `no alert channel "${channel}"`);
+          return;
+        }
+        const results = await warden.alerts.test(channel);
+        if (results.length === 0) {
+          sendError(res, 409, 'no alert channels are configured (alerts.channels)');
+          return;
+        }
+        sendJson(res, results.every((r) => r.ok) ? 200 : 502, { ok: results.every((r) => r.ok), results });
+      },
+    },
+    {
+      method: 'GET',
       pattern: /^\/api\/settings$/,
       // The saved settings, not the environment's overrides, so saving them never bakes those in.
       // The ETag is the config file's version: PUT with If-Match gets 412 if it changed on disk.
-      handler: (_req, res) => sendJson(res, 200, warden.settings(), { ETag: warden.settingsEtag() }),
+      // Secrets (tokens, webhook secrets, Apprise URLs) are shown as "***" (CONTRACT §15).
+      handler: (_req, res) => sendJson(res, 200, maskSecrets(warden.settings()), { ETag: warden.settingsEtag() }),
     },
     {
       method: 'PUT',
@@ -159,7 +193,13 @@ export function apiRoutes(ctx: ApiContext): Route[] {
           sendError(res, body.status, body.error);
           return;
         }
-        const checked = validateConfig(body.value);
+        // "***" keeps the stored secret it stands for.
+        const restored = restoreSecrets(body.value, warden.settings());
+        if (!restored.ok) {
+          sendJson(res, 400, { error: 'invalid settings', issues: restored.issues });
+          return;
+        }
+        const checked = validateConfig(restored.value);
         if (!checked.ok) {
           sendJson(res, 400, { error: 'invalid settings', issues: checked.issues });
           return;
@@ -177,7 +217,7 @@ export function apiRoutes(ctx: ApiContext): Route[] {
           sendJson(res, 400, { error: 'invalid settings', issues: err.issues.map((i) => ({ ...i, message: `${i.message} (from the environment)` })) });
           return;
         }
-        sendJson(res, 200, { ok: true, config: warden.settings() }, { ETag: warden.settingsEtag() });
+        sendJson(res, 200, { ok: true, config: maskSecrets(warden.settings()) }, { ETag: warden.settingsEtag() });
       },
     },
     {

@@ -5,9 +5,10 @@ export type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400
 
 /**
  * Read and parse a JSON body of at most `limit` bytes. A body announced or found to be larger is
- * refused with 413 at once; the rest is discarded as it arrives, never buffered.
+ * refused with 413 at once; the rest is discarded as it arrives, never buffered. With
+ * `allowEmpty`, no body at all is `undefined` rather than invalid JSON.
  */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+export function readJsonBody(req: IncomingMessage, limit: number, opts: { allowEmpty?: boolean } = {}): Promise<BodyResult> {
   const tooLarge: BodyResult = { ok: false, status: 413, error: `request body larger than ${limit} bytes` };
   const announced = Number(req.headers['content-length']);
   if (Number.isFinite(announced) && announced > limit) {
@@ -29,6 +30,8 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyR
       else chunks.push(chunk);
     };
     const onEnd = () => {
+      // An optional body: none at all reads as undefined.
+      if (opts.allowEmpty && size === 0) return finish({ ok: true, value: undefined });
       try {
         finish({ ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
       } catch {

@@ -85,6 +85,9 @@ export function ServiceCard({ state: s, api, now, demo = false, vram, onMaintena
     void run('Maintenance', () => api.startMaintenance({ services: [s.service], minutes: QUICK_MAINTENANCE_MINUTES }), `In maintenance for ${QUICK_MAINTENANCE_MINUTES} min`).then(changed);
   const maintenanceEnd = clockTime(s.maintenanceUntil);
   const paused = s.status === 'paused';
+  // The demo's detector breaks its detections, the LLM its completions.
+  const breakWhat = s.deepCheck?.request.endsWith('/detect') ? 'Detections' : 'Completions';
+  const breakLabel = `Break ${breakWhat.toLowerCase()}`;
   const latencies = s.recentLatencies;
   const checks = latencies.length === 1 ? 'last check' : `last ${latencies.length} checks`;
 
@@ -191,8 +194,8 @@ export function ServiceCard({ state: s, api, now, demo = false, vram, onMaintena
           </button>
         )}
         {demo && s.deepCheck && (
-          <button type="button" className="button button--danger" onClick={() => void run('Break completions', () => api.breakCompletions(s.service), 'Completions broken: they hang while /health says ok')} disabled={busy}>
-            Break completions
+          <button type="button" className="button button--danger" onClick={() => void run(breakLabel, () => api.breakCompletions(s.service), `${breakWhat} broken: they hang while /health says ok`)} disabled={busy}>
+            {breakLabel}
           </button>
         )}
       </div>

@@ -1,6 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { TIMING_KEYS, type TimingKey } from '../../../src-shared/timing-keys.js';
 import type { ApiClient } from '../../api/client.js';
+import type { ChannelStatus } from '../../../src-shared/protocol.js';
+import { AlertsSettings } from './AlertsSettings.js';
 import { Field } from './Field.js';
 import { fieldPaths, fromDraft, issuesByPath, newServiceDraft, toDraft, type Issue, type ServiceDraft, type SettingsDraft } from './settings-form.js';
 
@@ -35,14 +37,24 @@ export function SettingsPage({ api }: SettingsPageProps) {
   const [saving, setSaving] = useState(false);
   /** The version of the settings the form was filled from: a PUT sends it as If-Match. */
   const [etag, setEtag] = useState<string | null>(null);
+  /** How each saved alert channel's deliveries went (GET /api/alerts; an older server has none). */
+  const [channels, setChannels] = useState<ChannelStatus[]>([]);
+
+  /** The alert channels' ids and status, in the order of the saved settings. */
+  const channelStatus = async (): Promise<ChannelStatus[]> => {
+    const r = await api.alerts().catch(() => null);
+    const list = r?.ok && Array.isArray(r.body?.channels) ? r.body.channels : [];
+    setChannels(list);
+    return list;
+  };
 
   const load = () => {
     setStatus({ kind: 'loading' });
-    api.settings().then(
-      (r) => {
+    Promise.all([api.settings(), channelStatus()]).then(
+      ([r, list]) => {
         if (r.ok && r.body) {
           setEtag(r.etag);
-          setDraft(toDraft(r.body));
+          setDraft(toDraft(r.body, list.map((c) => c.id)));
           setIssues([]);
           setStatus({ kind: 'ready' });
         } else setStatus({ kind: 'error', text: `Could not load the settings (HTTP ${r.status}).` });
@@ -80,7 +92,7 @@ export function SettingsPage({ api }: SettingsPageProps) {
       const r = await api.saveSettings(fromDraft(draft), etag);
       if (r.ok && r.body?.config) {
         setEtag(r.etag);
-        setDraft(toDraft(r.body.config));
+        setDraft(toDraft(r.body.config, (await channelStatus()).map((c) => c.id)));
         setIssues([]);
         setSaved(true);
         setStatus({ kind: 'ready' });
@@ -215,6 +227,8 @@ export function SettingsPage({ api }: SettingsPageProps) {
           Add service
         </button>
       </p>
+
+      <AlertsSettings api={api} alerts={draft.alerts} statuses={channels} errors={errors} now={Date.now()} onChange={(alerts) => edit({ alerts })} />
 
       <div className="form-actions">
         <button type="submit" className="button button--primary" disabled={saving}>

@@ -1,4 +1,5 @@
 import { TIMING_KEYS, type TimingKey } from '../../../src-shared/timing-keys.js';
+import { alertsFieldPaths, fromAlertsDraft, toAlertsDraft, type AlertsDraft } from './alerts-form.js';
 
 /** One service as the form edits it: every field a string (what the user typed) or a flag. */
 export interface ServiceDraft {
@@ -30,6 +31,7 @@ export interface SettingsDraft {
   host: string;
   port: string;
   services: ServiceDraft[];
+  alerts: AlertsDraft;
   extra: Record<string, unknown>;
 }
 
@@ -37,7 +39,7 @@ type Loose = Record<string, unknown>;
 const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v);
 const text = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
-const GLOBAL_KNOWN = new Set<string>(['serviceManagerType', ...TIMING_KEYS, 'workingDir', 'dockerStopTimeout', 'notifications', 'server', 'services']);
+const GLOBAL_KNOWN = new Set<string>(['serviceManagerType', ...TIMING_KEYS, 'workingDir', 'dockerStopTimeout', 'notifications', 'server', 'services', 'alerts']);
 const SERVICE_KNOWN = new Set<string>(['name', 'healthUrl', 'restartCmd', 'stopCmd', 'container', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]);
 
 function rest(obj: Loose, known: Set<string>): Loose {
@@ -73,7 +75,7 @@ function serviceDraft(raw: unknown): ServiceDraft {
 }
 
 /** The form's starting point from GET /api/settings. */
-export function toDraft(config: unknown): SettingsDraft {
+export function toDraft(config: unknown, channelIds: (string | undefined)[] = []): SettingsDraft {
   const c = isObject(config) ? config : {};
   const server = isObject(c.server) ? c.server : {};
   return {
@@ -85,6 +87,7 @@ export function toDraft(config: unknown): SettingsDraft {
     host: text(server.host),
     port: text(server.port),
     services: Array.isArray(c.services) ? c.services.map(serviceDraft) : [],
+    alerts: toAlertsDraft(c.alerts, channelIds),
     extra: rest(c, GLOBAL_KNOWN),
   };
 }
@@ -116,6 +119,7 @@ export function fromDraft(d: SettingsDraft): Record<string, unknown> {
     for (const k of TIMING_KEYS) if (s.timings[k].trim() !== '') svc[k] = numberOrText(s.timings[k]);
     return svc;
   });
+  out.alerts = fromAlertsDraft(d.alerts);
   return out;
 }
 
@@ -130,6 +134,7 @@ export function fieldPaths(d: SettingsDraft): Set<string> {
   d.services.forEach((_s, i) => {
     for (const f of ['name', 'healthUrl', 'restartCmd', 'stopCmd', 'container', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]) paths.add(`services[${i}].${f}`);
   });
+  for (const p of alertsFieldPaths(d.alerts)) paths.add(p);
   return paths;
 }
 

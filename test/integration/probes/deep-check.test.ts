@@ -115,7 +115,10 @@ describe('the llama-completion preset', () => {
 describe('the openai-chat preset', () => {
   it('posts a chat completion with max_tokens 1 and the configured model', async () => {
     const srv = await recorder((req) => (req.url === '/slots' ? { status: 404, body: '' } : { status: 200, body: '{"choices":[{"message":{"role":"assistant","content":""}}]}' }));
-    expect(await deepCheck(`${srv.url}/health`, { preset: 'openai-chat', model: 'nemotron-30b' }).run()).toMatchObject({ outcome: 'ok', reason: 'POST /v1/chat/completions: HTTP 200' });
+    expect(await deepCheck(`${srv.url}/health`, { preset: 'openai-chat', model: 'nemotron-30b', headers: { Authorization: 'Bearer k' } }).run()).toMatchObject({ outcome: 'ok', reason: 'POST /v1/chat/completions: HTTP 200' });
+    // An --api-key server wants the key on /slots too.
+    expect(srv.seen[0]).toMatchObject({ path: '/slots', headers: { authorization: 'Bearer k' } });
+    expect(srv.seen[0]!.headers['content-type']).toBeUndefined();
     expect(JSON.parse(srv.seen[1]!.body.toString())).toEqual({ model: 'nemotron-30b', messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 });
   });
 

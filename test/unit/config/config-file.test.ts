@@ -111,10 +111,16 @@ describe('validation names the file and every bad field', () => {
         svc({ name: 'g', healthUrl: 'redis://127.0.0.1:6379', deepCheck: { preset: 'openai-chat' } }),
         svc({ name: 'h', deepCheck: 'yes' }),
         svc({ name: 'i', deepCheck: { preset: 'llama-completion', timeout: 600 } }),
+        svc({ name: 'j', deepCheck: { preset: 'llama-completion', method: 'GET' } }),
+        svc({ name: 'k', deepCheck: { url: '/detect', file: { path: 'a.jpg', field: 'file' }, headers: { 'Content-Type': 'image/jpeg' } } }),
+        svc({ name: 'l', deepCheck: { preset: 'llama-completion', interval: 1e9, timeout: 1e9 } }),
       ],
     });
     expect(msg.split('\n').sort()).toEqual([
       'config.json: services[0].deepCheck.url: needs a preset ("llama-completion", "openai-chat") or a url',
+      'config.json: services[10].deepCheck.headers: a multipart upload sets its own content-type (with its boundary): leave it out',
+      'config.json: services[11].deepCheck.interval: must be at most a week (604800 s)',
+      'config.json: services[11].deepCheck.timeout: must be at most an hour (3600 s)',
       'config.json: services[1].deepCheck.method: must be "GET" or "POST"',
       'config.json: services[1].deepCheck.url: must be an http(s) URL or a path starting with "/"',
       'config.json: services[2].deepCheck.file: use body or file, not both',
@@ -127,9 +133,48 @@ describe('validation names the file and every bad field', () => {
       'config.json: services[6].deepCheck.url: needs a full http(s) URL: the health URL is not an HTTP one',
       'config.json: services[7].deepCheck: must be an object: {"preset": "llama-completion"} or {"url": …, "expect": …}',
       'config.json: services[8].deepCheck.timeout: must not be longer than interval',
+      'config.json: services[9].deepCheck.method: a GET sends no body (use POST)',
     ]);
     const ok = parseConfigText('c.json', JSON.stringify({ services: [svc({ healthUrl: 'redis://127.0.0.1:6379', deepCheck: { url: 'http://127.0.0.1:9/ready' } })] }));
     expect(ok.services[0]!.deepCheck).toEqual({ url: 'http://127.0.0.1:9/ready', interval: 300, timeout: 30 });
+  });
+
+  it('alerts: names each bad channel field (CONTRACT §15)', () => {
+    const msg = bad({
+      alerts: {
+        minSeverity: 'info',
+        repeatAfter: -5,
+        channels: [
+          { type: 'pager' },
+          { type: 'ntfy', url: 'https://ntfy.sh/', token: 'a', tokenFile: '/t' },
+          { type: 'webhook', url: 'ftp://x', secret: 's', secretFile: '/s' },
+          { type: 'smtp', host: 'h', from: 'a@b', to: [], passwordFile: '/p' },
+          { type: 'apprise', urls: [] },
+          { type: 'apprise', name: 'x', urls: ['not-a-url'] },
+          { type: 'webhook', name: 'x', url: 'http://127.0.0.1/h' },
+        ],
+      },
+    });
+    expect(msg.split('\n').sort()).toEqual([
+      'config.json: alerts.channels[0].type: must be a channel: {"type": "webhook" | "ntfy" | "smtp" | "apprise", …}',
+      'config.json: alerts.channels[1].url: must end in a topic: "https://ntfy.sh/warden-home"',
+      'config.json: alerts.channels[2].url: must be an http(s) URL',
+      'config.json: alerts.channels[3].to: must list at least one address',
+      'config.json: alerts.channels[4].urls: must list at least one URL',
+      'config.json: alerts.channels[5].urls[0]: must be an Apprise URL such as "tgram://token/chat"',
+      'config.json: alerts.minSeverity: must be "warning" or "error"',
+      'config.json: alerts.repeatAfter: must be 0 or more (seconds)',
+    ]);
+    const pairs = bad({ alerts: { channels: [{ type: 'ntfy', url: 'https://ntfy.sh/t', token: 'a', tokenFile: '/t' }, { type: 'webhook', url: 'http://h/x', secret: 's', secretFile: '/s' }, { type: 'smtp', host: 'h', from: 'a@b', to: 'c@d', passwordFile: '/p' }, { type: 'ntfy', name: 'n', url: 'https://ntfy.sh/a' }, { type: 'ntfy', name: 'n', url: 'https://ntfy.sh/b' }] } });
+    expect(pairs.split('\n').sort()).toEqual([
+      'config.json: alerts.channels[0].tokenFile: use token or tokenFile, not both',
+      'config.json: alerts.channels[1].secretFile: use secret or secretFile, not both',
+      'config.json: alerts.channels[2].user: is required with passwordFile',
+      'config.json: alerts.channels[4].name: duplicate name "n" (also channels[3])',
+    ]);
+    const twins = bad({ alerts: { channels: [{ type: 'webhook', url: 'http://h/x' }, { type: 'webhook', url: 'http://h/x', headers: { A: 'b' } }, { type: 'webhook', name: 'third', url: 'http://h/x' }] } });
+    expect(twins).toBe('config.json: alerts.channels[1].name: delivers where channels[0] does: give one of them a name');
+    expect(defaultConfig().alerts).toEqual({ channels: [], minSeverity: 'warning', repeatAfter: 0 });
   });
 
   it('says what is missing and what has the wrong type', () => {

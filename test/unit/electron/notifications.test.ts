@@ -1,14 +1,21 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeNotification, resetFakeElectron } from './fake-electron.js';
 import { harness, testConfig } from '../../helpers/monitor-harness.js';
 import { silentLogger } from '../../../src-main/core/log/logger.js';
-import { Notifier } from '../../../src-main/electron/notifications.js';
-import type { Notice } from '../../../src-main/electron/notification-policy.js';
+import { systemClock } from '../../../src-main/core/monitor/clock.js';
+import { AlertHub } from '../../../src-main/core/alerts/alert-hub.js';
+import { DEFAULT_ALERTS } from '../../../src-shared/alerts-schema.js';
+import { Notifier, type Notice } from '../../../src-main/electron/notifications.js';
 
 vi.mock('electron', async () => (await import('./fake-electron.js')).fakeElectron);
 
 let h: ReturnType<typeof harness>;
 let notifier: Notifier;
+let hub: AlertHub;
+let dir: string;
 let muted: boolean;
 let clicked: Notice[];
 
@@ -17,11 +24,16 @@ beforeEach(() => {
   muted = false;
   clicked = [];
   h = harness(testConfig({ services: [{ name: 'rtdetr', healthUrl: 'http://127.0.0.1:8090/health', restartCmd: 'true' }], serviceMaxRetries: 1, serviceBackoffBase: 1 }));
-  notifier = new Notifier({ monitor: h.monitor, isMuted: () => muted, icon: '/icons/icon-256.png', onClick: (n) => clicked.push(n), logger: silentLogger() });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'warden-notify-'));
+  hub = new AlertHub({ dataDir: dir, baseDir: dir, logger: silentLogger(), clock: systemClock, monitor: h.monitor, config: () => DEFAULT_ALERTS, services: () => ['rtdetr'], defaultDashboardUrl: () => null });
+  void hub.start();
+  notifier = new Notifier({ alerts: hub, isMuted: () => muted, icon: '/icons/icon-256.png', onClick: (n) => clicked.push(n), logger: silentLogger() });
 });
 afterEach(async () => {
   notifier.dispose();
+  await hub.stop();
   await h.dispose();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 async function failThenRecover(): Promise<void> {

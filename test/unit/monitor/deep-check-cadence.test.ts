@@ -66,6 +66,33 @@ describe('DeepCheckCadence', () => {
     expect(completions(llm)).toBe(3);
   });
 
+  it('a skip does not clear a failure: the server stays down, by the last real verdict, until a run passes', async () => {
+    const { llm, cadence } = await setup();
+    llm.update({ completions: 'fail' });
+    await cadence.follow(UP);
+    llm.update({ busy: true });
+    expect(await cadence.follow(UP)).toMatchObject({ state: 'down', cause: 'deep_check_failed', reason: expect.stringMatching(/HTTP 500.*\(now every slot is busy\)$/), deep: { outcome: 'skipped' } });
+    expect(cadence.failing).toBe(true);
+    llm.update({ busy: false, completions: 'ok' });
+    expect(await cadence.follow(UP)).toMatchObject({ state: 'up' });
+  });
+
+  it('a run that a restart overtook, or that was aborted, is not recorded: the new instance is still checked', async () => {
+    const { llm, cadence } = await setup();
+    llm.update({ completions: 'hang' });
+    const running = cadence.follow(UP);
+    await waitForBusySlot(llm);
+    cadence.reset(); // a restart begins while the old instance's run hangs
+    llm.update({ completions: 'ok' });
+    await llm.close(); // the old instance goes; its run ends in a network error
+    expect(await running).toEqual(UP);
+    expect(cadence.view().outcome).toBe('pending');
+    const abort = new AbortController();
+    abort.abort();
+    expect(await cadence.follow(UP, abort.signal)).toEqual(UP);
+    expect(cadence.view().outcome).toBe('pending');
+  });
+
   it('a skipped run (every slot busy) is shown, changes nothing, and is tried again at the next look', async () => {
     const { llm, cadence } = await setup();
     llm.update({ busy: true });
@@ -75,3 +102,11 @@ describe('DeepCheckCadence', () => {
     expect(await cadence.follow(UP)).toMatchObject({ deep: { outcome: 'ok' } });
   });
 });
+
+async function waitForBusySlot(llm: StandIn): Promise<void> {
+  for (;;) {
+    const slots = (await (await fetch(`${llm.url}/slots`)).json()) as { is_processing: boolean }[];
+    if (slots[0]!.is_processing) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -31,7 +31,8 @@ describe('resolveDeepCheck', () => {
   it('a preset may move to another URL and have its expectations replaced', () => {
     const s = spec({ preset: 'openai-chat', url: 'http://127.0.0.1:9000/v1/chat/completions', expect: { json: 'choices.0.message.content', nonEmpty: true } });
     expect(s).toMatchObject({ url: 'http://127.0.0.1:9000/v1/chat/completions', slotsUrl: 'http://127.0.0.1:9000/slots', expect: { status: null, json: 'choices.0.message.content', nonEmpty: true, type: null } });
-    expect(JSON.parse((s!.body as { text: string }).text)).toMatchObject({ model: 'default', max_tokens: 1 });
+    // No model configured, none sent: llama.cpp and Ollama take the loaded one.
+    expect(JSON.parse((s!.body as { text: string }).text)).toEqual({ messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 });
   });
 
   it('the generic form: a relative file from workingDir, its type from the extension, header names lower-cased, no /slots look', () => {
@@ -70,6 +71,9 @@ describe('judgeDeepAnswer', () => {
     expect(judgeDeepAnswer(e, 200, '{"choices":"none"}')).toBe('no choices.0.message in the answer');
     expect(judgeDeepAnswer(e, 200, '{"choices":[{"message":null}]}')).toBe('no choices.0.message in the answer');
     expect(judgeDeepAnswer({ ...e, json: 'n' }, 200, '{"n":0}')).toBeNull(); // a number is never empty
+    // Own fields only: nothing found through the prototype chain or an array's length.
+    expect(judgeDeepAnswer({ ...e, json: 'constructor' }, 200, '{}')).toBe('no constructor in the answer');
+    expect(judgeDeepAnswer({ ...e, json: 'items.length' }, 200, '{"items":[]}')).toBe('no items.length in the answer');
   });
 
   it('nonEmpty without a path applies to the whole body', () => {
@@ -88,6 +92,12 @@ describe('readSlots', () => {
     expect(a).toMatchObject({ allBusy: true, count: 2 });
     expect(a!.progress).not.toBe(b!.progress);
     expect(readSlots(200, JSON.stringify([slot(true, 3), slot(false, 0)]))).toMatchObject({ allBusy: false });
+  });
+
+  it('reads next_token as an object too (llama.cpp before early 2025): its n_decoded moves', () => {
+    const look = (decoded: number) => readSlots(200, JSON.stringify([{ id: 0, id_task: 7, is_processing: true, n_past: 40 + decoded, next_token: { has_next_token: true, n_decoded: decoded } }]));
+    expect(look(10)!.progress).not.toBe(look(50)!.progress);
+    expect(look(10)).toMatchObject({ allBusy: true, count: 1 });
   });
 
   it('reads older llama.cpp too: state 1 is processing, n_decoded at the top', () => {

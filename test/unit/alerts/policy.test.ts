@@ -2,21 +2,24 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import type { ServiceStatusValue } from '../../../src-shared/status.js';
 import { systemClock } from '../../../src-main/core/monitor/clock.js';
-import { NotificationPolicy, type Notice } from '../../../src-main/electron/notification-policy.js';
+import { AlertPolicy, urgencyOf, type Alert } from '../../../src-main/core/alerts/policy.js';
 
 function ev(service: string, status: ServiceStatusValue, message: string = status, extra: Partial<ServiceStatusEvent> = {}): ServiceStatusEvent {
   return { type: 'service_status', service, status, message, timestamp: new Date().toISOString(), attempt: 0, maxAttempts: 3, nextRetryAt: null, latencyMs: null, previous: null, ...extra };
 }
 
-let shown: Notice[];
-let muted: boolean;
-let policy: NotificationPolicy;
+/** What was sent, with the tray's urgency beside each. */
+let shown: (Alert & { urgency: 'normal' | 'critical' })[];
+let quiet: Set<string>;
+let repeatAfter: number;
+let policy: AlertPolicy;
 
 beforeEach(() => {
   vi.useFakeTimers({ now: new Date('2025-12-26T02:30:00Z') });
   shown = [];
-  muted = false;
-  policy = new NotificationPolicy({ clock: systemClock, show: (n) => shown.push(n), isMuted: () => muted });
+  quiet = new Set();
+  repeatAfter = 0;
+  policy = new AlertPolicy({ clock: systemClock, send: (a) => shown.push({ ...a, urgency: urgencyOf(a) }), quiet: (s) => quiet.has(s), repeatAfter: () => repeatAfter });
 });
 afterEach(() => {
   policy.dispose();
@@ -109,7 +112,7 @@ describe('one notification story per failure episode', () => {
   });
 });
 
-describe('paused services and muting', () => {
+describe('paused services and maintenance', () => {
   it('a paused service is silent: pausing ends its episode without a recovery notice', () => {
     policy.handle(ev('rtdetr', 'unhealthy'));
     policy.handle(ev('rtdetr', 'paused', 'Paused'));
@@ -126,31 +129,15 @@ describe('paused services and muting', () => {
     expect(shown.map((n) => n.kind)).toEqual(['problem']);
   });
 
-  it('muted: nothing is shown, but episodes are still tracked so unmuting does not replay them', () => {
-    muted = true;
-    policy.handle(ev('redis', 'unhealthy'));
-    policy.handle(ev('redis', 'restarting'));
-    muted = false;
-    vi.advanceTimersByTime(2 * minute);
-    policy.handle(ev('redis', 'restart_failed'));
+  it('a service in a maintenance window is silent, also for a manual restart in it (CONTRACT §14)', () => {
+    quiet.add('rtdetr');
+    policy.handle(ev('rtdetr', 'restarting', 'Attempting restart (attempt 1/3)'));
+    policy.handle(ev('rtdetr', 'restart_failed', 'Restart failed', { reason: 'exit code 1' }));
+    policy.handle(ev('rtdetr', 'healthy', 'Service restarted successfully'));
     expect(shown).toEqual([]);
-    policy.handle(ev('redis', 'healthy', 'Service restarted successfully'));
-    expect(shown.map((n) => n.kind)).toEqual(['recovered']);
-  });
-
-  it('muting while a summary is held drops the summary', () => {
-    policy.handle(ev('a', 'unhealthy'));
-    policy.handle(ev('a', 'healthy'));
-    muted = true;
-    vi.advanceTimersByTime(5 * minute);
-    expect(shown).toHaveLength(1);
-  });
-
-  it('app errors are shown at once, even when muted or over the limits', () => {
-    muted = true;
-    for (let i = 0; i < 7; i++) policy.error('Warden settings were corrupt', `moved aside ${i}`);
-    expect(shown).toHaveLength(7);
-    expect(shown[0]).toMatchObject({ kind: 'error', urgency: 'critical' });
+    quiet.delete('rtdetr');
+    policy.handle(ev('rtdetr', 'unhealthy', 'refused'));
+    expect(shown.map((a) => a.title)).toEqual(['rtdetr is unhealthy']);
   });
 });
 
@@ -213,11 +200,100 @@ describe('rate limits', () => {
   });
 
   it('limits are configurable', () => {
-    const mine: Notice[] = [];
-    const p = new NotificationPolicy({ clock: systemClock, show: (n) => mine.push(n), isMuted: () => false, limits: { overall: 1 } });
+    const mine: Alert[] = [];
+    const p = new AlertPolicy({ clock: systemClock, send: (a) => mine.push(a), limits: { overall: 1 } });
     p.handle(ev('a', 'unhealthy'));
     p.handle(ev('b', 'unhealthy'));
     expect(mine).toHaveLength(1);
     p.dispose();
+  });
+});
+
+describe('what an alert carries (CONTRACT §15)', () => {
+  it('an id of its own, the time, severity by story (a recovery as bad as what it ends), cause and reason on failed', () => {
+    policy.handle(ev('nemotron', 'unhealthy', 'refused'));
+    policy.handle(ev('nemotron', 'restart_failed', 'Restart failed', { reason: 'exit code 1', cause: 'cuda_oom' }));
+    vi.advanceTimersByTime(2 * minute);
+    policy.handle(ev('nemotron', 'failed', 'Max retries exceeded', { cause: 'cuda_oom' }));
+    vi.advanceTimersByTime(2 * minute);
+    policy.handle(ev('nemotron', 'healthy', 'Service restarted successfully'));
+    expect(shown.map((a) => [a.kind, a.severity, a.status, a.cause, a.reason])).toEqual([
+      ['problem', 'warning', 'unhealthy', undefined, undefined],
+      ['failed', 'error', 'failed', 'cuda_oom', 'exit code 1'],
+      ['recovered', 'error', 'healthy', undefined, undefined],
+    ]);
+    expect(new Set(shown.map((a) => a.id)).size).toBe(3);
+    expect(shown[0]!.at).toBe('2025-12-26T02:30:00.000Z');
+    policy.handle(ev('redis', 'unhealthy'));
+    vi.advanceTimersByTime(2 * minute);
+    policy.handle(ev('redis', 'healthy'));
+    expect(shown.at(-1)).toMatchObject({ kind: 'recovered', severity: 'warning' });
+  });
+
+  it('groups dependents under their root cause: its failed and recovered alerts name who waits for it (CONTRACT §14)', () => {
+    policy.handle(ev('redis', 'unhealthy', 'refused'));
+    policy.handle(ev('rtdetr', 'unhealthy', 'refused; waiting for redis', { cause: 'dependency_down', waitingFor: 'redis' }));
+    policy.handle(ev('nemotron', 'unhealthy', 'refused; waiting for redis', { cause: 'dependency_down', waitingFor: 'redis' }));
+    vi.advanceTimersByTime(2 * minute);
+    policy.handle(ev('redis', 'failed', 'Max retries exceeded'));
+    policy.handle(ev('rtdetr', 'healthy')); // it came back on its own meanwhile: no longer waiting
+    vi.advanceTimersByTime(2 * minute);
+    policy.handle(ev('redis', 'healthy', 'Service restarted successfully'));
+    expect(shown.map((a) => [a.title, a.affected])).toEqual([
+      ['redis is unhealthy', undefined],
+      ['redis failed', ['nemotron', 'rtdetr']],
+      ['redis recovered', ['nemotron']],
+    ]);
+  });
+
+  it('repeatAfter: a reminder while it stays failed, every repeatAfter s, until it recovers', () => {
+    repeatAfter = 600;
+    policy.handle(ev('nemotron', 'failed', 'Max retries exceeded'));
+    vi.advanceTimersByTime(25 * minute);
+    policy.handle(ev('nemotron', 'healthy'));
+    vi.advanceTimersByTime(60 * minute);
+    expect(shown.map((a) => [a.title, a.severity])).toEqual([
+      ['nemotron failed', 'error'],
+      ['nemotron is still failed', 'error'],
+      ['nemotron is still failed', 'error'],
+      ['nemotron recovered', 'error'],
+    ]);
+    expect(shown[1]!.body).toBe('Still failed after 600 s');
+  });
+
+  it('a reminder stops when the service is paused, and dispose stops them all', () => {
+    repeatAfter = 60;
+    policy.handle(ev('a', 'failed'));
+    policy.handle(ev('b', 'failed'));
+    policy.handle(ev('a', 'paused'));
+    policy.dispose();
+    vi.advanceTimersByTime(10 * minute);
+    expect(shown.map((x) => x.title)).toEqual(['a failed', 'b failed']);
+  });
+});
+
+describe('forget and drain', () => {
+  it('a removed service is forgotten: no reminder of it, and a new one of that name starts a new story', () => {
+    repeatAfter = 60;
+    policy.handle(ev('old', 'failed'));
+    policy.forget(new Set(['other']));
+    vi.advanceTimersByTime(10 * minute);
+    policy.handle(ev('old', 'unhealthy'));
+    expect(shown.map((a) => a.title)).toEqual(['old failed', 'old is unhealthy']);
+  });
+
+  it('drain hands over what the rate limit holds (one alert, or a summary of several) and holds nothing after', () => {
+    policy.handle(ev('a', 'unhealthy'));
+    policy.handle(ev('a', 'healthy')); // held
+    expect(policy.drain().map((x) => x.title)).toEqual(['a recovered']);
+    vi.advanceTimersByTime(2 * minute);
+    policy.handle(ev('b', 'unhealthy'));
+    policy.handle(ev('c', 'unhealthy'));
+    policy.handle(ev('b', 'healthy'));
+    policy.handle(ev('c', 'healthy'));
+    expect(policy.drain().map((x) => [x.kind, x.services])).toEqual([['summary', ['b', 'c']]]);
+    expect(policy.drain()).toEqual([]);
+    vi.advanceTimersByTime(5 * minute);
+    expect(shown.map((x) => x.title)).toEqual(['a is unhealthy', 'b is unhealthy', 'c is unhealthy']);
   });
 });
