@@ -19,6 +19,8 @@ wanted=(
   "python3-aiosmtpd:python3-aiosmtpd"
   "apprise:apprise"
   "promtool:prometheus"
+  # systemd strategy (issue 13): the rootfs of a real systemd container is built with mmdebstrap.
+  "mmdebstrap:mmdebstrap"
 )
 
 missing=()

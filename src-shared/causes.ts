@@ -32,8 +32,8 @@ export const CAUSE_TEXT: Readonly<Record<FailureCause, { title: string; action: 
   exit: { title: 'The restart command failed', action: 'Read its output (on the dashboard card); fix what it says, then Restart now.' },
   timeout: { title: 'The restart command did not finish in time', action: 'It was stopped (its whole process group). Raise restartTimeout if the service needs longer to start.' },
   not_ready: { title: 'It restarted but did not become healthy in time', action: 'Check the service’s own log; raise startupTimeout if it needs longer to load.' },
-  not_found: { title: 'The restart command was not found', action: 'Check the path in restartCmd (it runs in workingDir) and that the file is executable.' },
-  daemon_down: { title: 'Docker is not reachable', action: 'Start the Docker daemon, or check that Warden may use its socket (the docker group).' },
+  not_found: { title: 'The restart command or unit was not found', action: 'Check the path in restartCmd (it runs in workingDir) and that the file is executable; for systemd, the unit name (systemctl list-unit-files).' },
+  daemon_down: { title: 'Docker or systemd is not reachable', action: 'Start the Docker daemon (or check that Warden may use its socket: the docker group); for systemd, that the D-Bus socket is there.' },
   cuda_oom: { title: 'The model does not fit in free GPU memory', action: 'Free GPU memory (stop other GPU jobs), or use a smaller model or fewer GPU layers; Warden retries once the memory is released.' },
   model_missing: { title: 'The model file is missing', action: 'Check the model path (e.g. NEMOTRON_MODEL) and that the file exists; then Reset. Restarting again cannot fix it.' },
   port_in_use: { title: 'Another process holds the service’s port', action: 'Stop whatever listens on that port (ss -ltnp), or change the port; then Reset.' },
@@ -42,7 +42,7 @@ export const CAUSE_TEXT: Readonly<Record<FailureCause, { title: string; action: 
   vram_busy: { title: 'Another process holds GPU memory', action: 'It was restarted anyway; stop the other GPU job if the model does not fit.' },
   dependency_down: { title: 'A service it depends on is down', action: 'It waits for that service; fix the root cause first.' },
   deep_check_failed: { title: 'It answers its health check, but the real request failed', action: 'The model itself is broken or hung; Warden restarts it as usual.' },
-  config: { title: 'The service is misconfigured', action: 'The start script said so (a missing binary, model or too little VRAM): read the output, fix the setting, then Reset.' },
+  config: { title: 'The service is misconfigured', action: 'The start script said so (a missing binary, model or too little VRAM), or systemd refused Warden (a polkit rule is needed): read the output, fix the setting, then Reset.' },
 };
 
 /** Causes that restarting cannot fix: such a failure ends the round at once, and no new round starts by itself. */

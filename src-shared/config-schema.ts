@@ -105,6 +105,12 @@ const serviceSchema = z.strictObject(
   /** Shell strategy: run before restartCmd on a manual restart, so a healthy instance is really replaced (CONTRACT §9.8). */
   stopCmd: z.string().min(1, { error: 'must not be empty (leave it out for none)' }).optional(),
   container: z.string().min(1, { error: 'must not be empty' }).optional(),
+  /** How this service is restarted (CONTRACT §13); default: the global serviceManagerType. */
+  strategy: z.enum(['shell', 'docker', 'systemd'], { error: 'must be "shell", "docker" or "systemd"' }).optional(),
+  /** systemd strategy: the unit (default: `<name>.service`). */
+  unit: z.string().regex(/^[A-Za-z0-9:_.@\\-]+$/, { error: 'must be a unit name such as "redis-server.service"' }).optional(),
+  /** systemd strategy: the system bus (system units) or the user's (systemctl --user). */
+  bus: z.enum(['system', 'user'], { error: 'must be "system" or "user"' }).optional(),
   /** Optional pidfile of a shell-managed service: its death is noticed without waiting for a probe. */
   pidfile: z.string().min(1).optional(),
   /** A GPU service (CONTRACT §11): its GPU, and the free memory it needs before it is started again. */
@@ -132,6 +138,9 @@ const serviceSchema = z.strictObject(
   restartCmd: z.ZodNullable<z.ZodString>;
   stopCmd: z.ZodOptional<z.ZodString>;
   container: z.ZodOptional<z.ZodString>;
+  strategy: z.ZodOptional<z.ZodEnum<{ shell: 'shell'; docker: 'docker'; systemd: 'systemd' }>>;
+  unit: z.ZodOptional<z.ZodString>;
+  bus: z.ZodOptional<z.ZodEnum<{ system: 'system'; user: 'user' }>>;
   pidfile: z.ZodOptional<z.ZodString>;
   logFile: z.ZodOptional<z.ZodString>;
   gpu: z.ZodOptional<z.ZodObject<{ index: z.ZodDefault<z.ZodNumber>; minFreeMiB: z.ZodDefault<z.ZodNumber> }, z.core.$strict>>;
@@ -203,7 +212,7 @@ export const maintenanceSchema = z.union(
 
 export const configSchema = z
   .strictObject({
-    serviceManagerType: z.enum(['shell', 'docker'], { error: 'must be "shell" or "docker"' }).default('shell'),
+    serviceManagerType: z.enum(['shell', 'docker', 'systemd'], { error: 'must be "shell", "docker" or "systemd"' }).default('shell'),
     healthCheckInterval: timingShape.healthCheckInterval.default(15),
     serviceHealthTimeout: timingShape.serviceHealthTimeout.default(5),
     serviceMaxRetries: timingShape.serviceMaxRetries.default(3),
@@ -254,18 +263,22 @@ export const configSchema = z
 function crossFieldIssues(raw: unknown): { path: (string | number)[]; message: string }[] {
   const cfg = (typeof raw === 'object' && raw !== null ? raw : {}) as { serviceManagerType?: unknown; services?: unknown; maintenance?: unknown };
   if (!Array.isArray(cfg.services)) return [];
-  const docker = cfg.serviceManagerType === 'docker';
+  const global = typeof cfg.serviceManagerType === 'string' ? cfg.serviceManagerType : 'shell';
   const seen = new Map<string, number>();
   const issues: { path: (string | number)[]; message: string }[] = [];
   cfg.services.forEach((s: unknown, i) => {
-    const svc = (typeof s === 'object' && s !== null ? s : {}) as { name?: unknown; healthUrl?: unknown; deepCheck?: unknown };
+    const svc = (typeof s === 'object' && s !== null ? s : {}) as { name?: unknown; healthUrl?: unknown; deepCheck?: unknown; strategy?: unknown };
+    const strategy = typeof svc.strategy === 'string' ? svc.strategy : global;
     const deep = (typeof svc.deepCheck === 'object' && svc.deepCheck !== null ? svc.deepCheck : null) as { url?: unknown } | null;
     // A preset or a path is sent to the server the health URL names: that must be an http(s) one.
     if (deep && !(typeof deep.url === 'string' && /^https?:/i.test(deep.url)) && typeof svc.healthUrl === 'string' && !/^https?:/i.test(svc.healthUrl)) {
       issues.push({ path: ['services', i, 'deepCheck', 'url'], message: 'needs a full http(s) URL: the health URL is not an HTTP one' });
     }
-    if (!docker && typeof svc.healthUrl === 'string' && /^docker:\/\//i.test(svc.healthUrl)) {
-      issues.push({ path: ['services', i, 'healthUrl'], message: 'docker:// health needs "serviceManagerType": "docker"' });
+    if (strategy !== 'docker' && typeof svc.healthUrl === 'string' && /^docker:\/\//i.test(svc.healthUrl)) {
+      issues.push({ path: ['services', i, 'healthUrl'], message: 'docker:// health needs the docker strategy ("strategy": "docker", or "serviceManagerType": "docker")' });
+    }
+    if (strategy !== 'systemd' && typeof svc.healthUrl === 'string' && /^systemd:\/\//i.test(svc.healthUrl)) {
+      issues.push({ path: ['services', i, 'healthUrl'], message: 'systemd:// health needs the systemd strategy ("strategy": "systemd")' });
     }
     if (typeof svc.name !== 'string') return;
     const first = seen.get(svc.name);
@@ -329,7 +342,7 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 /** A service with every global default folded in: what the monitor and managers work from. */
 export type ResolvedService = Omit<ServiceConfig, TimingKey | 'container'> & {
   [K in TimingKey]: number;
-} & { container: string; restartWhenStopped: boolean; dockerStopTimeout: number; dependsOn: string[] };
+} & { container: string; restartWhenStopped: boolean; dockerStopTimeout: number; dependsOn: string[]; strategy: 'shell' | 'docker' | 'systemd'; unit: string; bus: 'system' | 'user' };
 
 /** Fold the global timing defaults into one service. */
 export function resolveService(config: WardenConfig, service: ServiceConfig): ResolvedService {
@@ -341,6 +354,9 @@ export function resolveService(config: WardenConfig, service: ServiceConfig): Re
     restartWhenStopped: service.restartWhenStopped ?? false,
     dockerStopTimeout: config.dockerStopTimeout,
     dependsOn: service.dependsOn ?? [],
+    strategy: service.strategy ?? config.serviceManagerType,
+    unit: service.unit ?? `${service.name}.service`,
+    bus: service.bus ?? 'system',
   };
 }
 

@@ -24,13 +24,16 @@ export type HealthTarget =
   | { scheme: 'http' | 'https'; url: URL }
   | ({ scheme: 'redis' } & RedisTarget)
   | ({ scheme: 'tcp' } & TcpTarget)
-  | { scheme: 'docker'; container: string };
+  | { scheme: 'docker'; container: string }
+  | { scheme: 'systemd'; unit: string };
 
 /** What a health URL must look like, for messages. */
-export const HEALTH_URL_FORMS = 'http(s)://, redis://, tcp://host:port or docker://container';
+export const HEALTH_URL_FORMS = 'http(s)://, redis://, tcp://host:port, docker://container or systemd://unit';
 
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):\/\//i;
 const DOCKER_RE = /^docker:\/\/([^\s/]+)\/?$/i;
+/** A unit name as systemd takes it (redis-server.service, a "@" instance); ".service" when none is given. */
+const SYSTEMD_RE = /^systemd:\/\/([A-Za-z0-9:_.@\\-]+)\/?$/i;
 
 /** Parse a health URL; throws TypeError with a short reason ("port 99999 is out of range (1–65535)"). */
 export function parseHealthUrl(raw: string): HealthTarget {
@@ -40,6 +43,11 @@ export function parseHealthUrl(raw: string): HealthTarget {
     const container = DOCKER_RE.exec(text)?.[1];
     if (container === undefined) throw new TypeError('docker:// needs a container name (docker://NAME)');
     return { scheme, container };
+  }
+  if (scheme === 'systemd') {
+    const unit = SYSTEMD_RE.exec(text)?.[1];
+    if (unit === undefined) throw new TypeError('systemd:// needs a unit name (systemd://redis-server.service)');
+    return { scheme, unit: /\.[a-z]+$/.test(unit) ? unit : `${unit}.service` };
   }
   if (scheme !== 'http' && scheme !== 'https' && scheme !== 'redis' && scheme !== 'tcp') throw new TypeError(`must be ${HEALTH_URL_FORMS}`);
   if (/\s/.test(text)) throw new TypeError('must not contain spaces');
@@ -87,6 +95,7 @@ export function listenAddressOf(healthUrl: string): TcpTarget | null {
   }
   switch (t.scheme) {
     case 'docker':
+    case 'systemd':
       return null;
     case 'http':
     case 'https':

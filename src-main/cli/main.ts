@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ACTIONS, type ServiceAction } from '../../src-shared/protocol.js';
 import { actionCommand, maintenanceCommand, statusCommand } from './client-commands.js';
 import { configValidate } from './config-command.js';
+import { doctorCommand } from './doctor-command.js';
 import { EXIT, type CliIo } from './io.js';
 import { serveCommand, type ServeOptions } from './serve-command.js';
 
@@ -12,6 +13,7 @@ export const USAGE = `Usage:
   warden maintenance [NAME…] DURATION [--reason R]   e.g. 30m, 2h (no NAME: all services)
   warden maintenance [--end] [--json]                 list windows; --end ends the ad-hoc ones
   warden config validate [FILE]
+  warden doctor [--config FILE] [--json]             can each service's strategy restart it? what to fix
 
 Exit codes: 0 ok, 1 runtime error, 2 bad usage or bad config, 3 server not reachable.
 `;
@@ -55,6 +57,9 @@ export async function main(argv: string[], io: CliIo, signal: AbortSignal, extra
       return statusCommand({ ...client, json: values.json }, io);
     case 'maintenance':
       return maintenanceCommand(rest, { ...client, reason: values.reason, end: values.end, json: values.json }, io);
+    case 'doctor':
+      if (rest.length) break;
+      return doctorCommand({ config: values.config, json: values.json }, io);
     case 'config':
       if (rest[0] !== 'validate' || rest.length > 2) break;
       return configValidate(rest[1] ?? values.config, io);

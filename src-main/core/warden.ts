@@ -14,6 +14,7 @@ import { DockerServiceManager } from './managers/docker-service-manager.js';
 import type { ServiceManager } from './managers/service-manager.js';
 import { InflightRestarts, type InflightRestart } from './managers/inflight-restarts.js';
 import { stopGroup } from './managers/process-group.js';
+import { SystemdServiceManager } from './managers/systemd-service-manager.js';
 import { ShellServiceManager } from './managers/shell-service-manager.js';
 import type { ConfigNotice, MaintenanceList, MaintenanceWindow } from '../../src-shared/protocol.js';
 import { systemClock } from './monitor/clock.js';
@@ -46,6 +47,8 @@ export interface WardenDeps {
   docker?: Dockerode;
   /** Build a strategy (tests inject; default: the real shell and docker managers). */
   createManager?: (type: WardenConfig['serviceManagerType'], ctx: { probes: ProbeRegistry; workingDir: string }) => ServiceManager;
+  /** The systemd strategy's D-Bus addresses (default: DBUS_SYSTEM_BUS_ADDRESS / DBUS_SESSION_BUS_ADDRESS, or the standard sockets). */
+  systemdBus?: { system?: string; user?: string };
   /** Tests: the Apprise CLI, the alert policy's limits, the host name alerts carry. */
   alertOptions?: Pick<AlertHubDeps, 'apprise' | 'limits' | 'host'>;
 }
@@ -120,7 +123,18 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
     ((type, ctx) =>
       type === 'docker'
         ? new DockerServiceManager({ probes: ctx.probes, logger, intents, docker: deps.docker })
-        : new ShellServiceManager({ probes: ctx.probes, workingDir: ctx.workingDir, logger, inflight }));
+        : type === 'systemd'
+          ? new SystemdServiceManager({
+              probes: ctx.probes,
+              logger,
+              systemBusAddress: deps.systemdBus?.system,
+              userBusAddress: deps.systemdBus?.user,
+              // A unit's state changed: look at the services it is, now.
+              onUnitChange: (unit) => {
+                for (const s of config.services) if (resolveService(config, s).strategy === 'systemd' && (s.unit ?? `${s.name}.service`) === unit) monitor.trigger(s.name);
+              },
+            })
+          : new ShellServiceManager({ probes: ctx.probes, workingDir: ctx.workingDir, logger, inflight }));
   // Looked up once: a file-system walk, never on the probe path.
   let aiRoot: string | undefined;
   /**
@@ -129,10 +143,14 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
    */
   const runtimes = (cfg: WardenConfig): ServiceRuntime[] => {
     const workingDir = cfg.workingDir ?? deps.defaultWorkingDir ?? (aiRoot ??= findAiRoot());
-    const key = `${cfg.serviceManagerType}:${workingDir}`;
-    let manager = managers.get(key);
-    if (!manager) managers.set(key, (manager = build(cfg.serviceManagerType, { probes, workingDir })));
-    return cfg.services.map((s) => ({ svc: resolveService(cfg, s), manager, workingDir }));
+    return cfg.services.map((s) => {
+      // Each service's own strategy (CONTRACT §13), one manager per kind (and folder, for shell).
+      const svc = resolveService(cfg, s);
+      const key = svc.strategy === 'shell' ? `shell:${workingDir}` : svc.strategy;
+      let manager = managers.get(key);
+      if (!manager) managers.set(key, (manager = build(svc.strategy, { probes, workingDir })));
+      return { svc, manager, workingDir };
+    });
   };
 
   const journal = await EventJournal.open(deps.dataDir, { logger });

@@ -64,7 +64,10 @@ export function classify(facts: FailureFacts): Classified {
   if (busy !== null) return { cause: 'vram_busy', line: busy };
   if (facts.kind === 'not_ready') return { cause: 'not_ready', line: null };
   if (facts.timedOut) return { cause: 'timeout', line: null };
-  if (/^Docker daemon not reachable/.test(facts.reason)) return { cause: 'daemon_down', line: null };
+  if (/^Docker daemon not reachable|^systemd D-Bus not reachable/.test(facts.reason)) return { cause: 'daemon_down', line: null };
+  // The systemd strategy's own words (managers/systemd-service-manager.ts).
+  if (/^systemd unit \S+ not found/.test(facts.reason)) return { cause: 'not_found', line: null };
+  if (/^systemd: access denied/.test(facts.reason)) return { cause: 'config', line: null };
   return { cause: 'exit', line: null };
 }
 

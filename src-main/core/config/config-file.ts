@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -69,7 +70,7 @@ export interface LoadedConfig {
  */
 export async function loadConfig(
   file: string,
-  opts: { env?: Record<string, string | undefined>; onInvalid?: 'throw' | 'quarantine'; now?: () => Date } = {},
+  opts: { env?: Record<string, string | undefined>; onInvalid?: 'throw' | 'quarantine'; now?: () => Date; unitDirs?: readonly string[] } = {},
 ): Promise<LoadedConfig> {
   const env = opts.env ?? process.env;
   const quarantine = opts.onInvalid === 'quarantine';
@@ -81,7 +82,7 @@ export async function loadConfig(
     throw new ConfigError(path.basename(file), [{ path: '(file)', message: `cannot read: ${err.message}` }]);
   });
   if (text === null) {
-    fileConfig = defaultConfig();
+    fileConfig = firstRunConfig(opts.unitDirs);
     await saveConfig(file, fileConfig);
     created = true;
   } else {
@@ -92,7 +93,7 @@ export async function loadConfig(
       const stamp = (opts.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
       aside = { quarantinedTo: `${file}.bad-${stamp}`, quarantineError: err as ConfigError };
       await fs.rename(file, aside.quarantinedTo!);
-      fileConfig = defaultConfig();
+      fileConfig = firstRunConfig(opts.unitDirs);
       await saveConfig(file, fileConfig);
       created = true;
     }
@@ -121,4 +122,19 @@ export async function saveConfig(file: string, config: WardenConfig): Promise<st
   await fs.mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, text, { mode: 0o600 });
   return text;
+}
+
+/** Where systemd keeps unit files (Debian/Ubuntu, Fedora/Arch, the admin's own). */
+export const UNIT_DIRS: readonly string[] = ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
+
+/**
+ * The config a first run writes: the design's defaults, except that Redis is restarted through
+ * systemd (CONTRACT §13, no sudo) when Debian/Ubuntu's redis-server.service is installed.
+ */
+export function firstRunConfig(unitDirs: readonly string[] = UNIT_DIRS): WardenConfig {
+  const config = defaultConfig();
+  if (unitDirs.some((d) => existsSync(path.join(d, 'redis-server.service')))) {
+    config.services = config.services.map((s) => (s.name === 'redis' ? { ...s, strategy: 'systemd', unit: 'redis-server.service' } : s));
+  }
+  return config;
 }

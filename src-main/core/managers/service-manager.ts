@@ -13,7 +13,7 @@ export interface RestartOptions {
 
 /** The design's strategy (a2v.1): how a service is checked and brought back. */
 export interface ServiceManager {
-  readonly type: 'shell' | 'docker';
+  readonly type: 'shell' | 'docker' | 'systemd';
   /** Health per the strategy: the URL probe, or for docker:// the container's own state. */
   checkHealth(service: ResolvedService, signal?: AbortSignal): Promise<ProbeResult>;
   /**

@@ -26,5 +26,7 @@ export function createProbe(url: string, timeoutMs: number): Probe {
       return new TcpProbe(target, timeoutMs);
     case 'docker':
       throw new Error('docker:// health needs the docker strategy');
+    case 'systemd':
+      throw new Error('systemd:// health needs the systemd strategy');
   }
 }

@@ -100,7 +100,7 @@ export class SignalHub {
 
   /** Docker events (die, oom, health_status, stop …) trigger a probe of the services on that container. */
   private applyDocker(config: WardenConfig): void {
-    const needed = config.serviceManagerType === 'docker' || config.services.some((s) => s.healthUrl.toLowerCase().startsWith('docker://'));
+    const needed = config.services.some((s) => (s.strategy ?? config.serviceManagerType) === 'docker' || s.healthUrl.toLowerCase().startsWith('docker://'));
     this.containers = new Map();
     for (const s of config.services) {
       const c = s.container ?? s.name;

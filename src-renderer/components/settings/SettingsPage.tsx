@@ -159,11 +159,12 @@ export function SettingsPage({ api }: SettingsPageProps) {
       <fieldset className="panel">
         <legend>General</legend>
         <div className="grid">
-          <Field path="serviceManagerType" label="Restart strategy" hint="shell: run each service’s restart command; docker: restart its container." errors={errors.get('serviceManagerType')}>
+          <Field path="serviceManagerType" label="Restart strategy" hint="shell: run each service’s restart command; docker: restart its container; systemd: restart its unit over D-Bus (no sudo)." errors={errors.get('serviceManagerType')}>
             {(a11y) => (
               <select {...a11y} value={draft.serviceManagerType} onChange={(e) => edit({ serviceManagerType: e.target.value })}>
                 <option value="shell">shell</option>
                 <option value="docker">docker</option>
+                <option value="systemd">systemd</option>
               </select>
             )}
           </Field>
@@ -194,8 +195,19 @@ export function SettingsPage({ api }: SettingsPageProps) {
             <legend>{s.name || `Service ${i + 1}`}</legend>
             <div className="grid">
               {text(p('name'), 'Name', s.name, (v) => editService(i, { name: v }), { hint: 'Lower case letters, digits, - and _.' })}
-              {text(p('healthUrl'), 'Health URL', s.healthUrl, (v) => editService(i, { healthUrl: v }), { hint: 'http(s)://…, redis://host:port, tcp://host:port or docker://container', placeholder: 'http://127.0.0.1:8090/health' })}
+              {text(p('healthUrl'), 'Health URL', s.healthUrl, (v) => editService(i, { healthUrl: v }), { hint: 'http(s)://…, redis://host:port, tcp://host:port, docker://container or systemd://unit', placeholder: 'http://127.0.0.1:8090/health' })}
+              <Field path={p('strategy')} label="Strategy for this service" errors={errors.get(p('strategy'))}>
+                {(a11y) => (
+                  <select {...a11y} value={s.strategy} onChange={(e) => editService(i, { strategy: e.target.value })}>
+                    <option value="">as above ({draft.serviceManagerType})</option>
+                    <option value="shell">shell</option>
+                    <option value="docker">docker</option>
+                    <option value="systemd">systemd</option>
+                  </select>
+                )}
+              </Field>
               {text(p('container'), 'Docker container', s.container, (v) => editService(i, { container: v }), { hint: 'docker strategy; empty = the service name.', placeholder: s.name })}
+              {text(p('unit'), 'systemd unit', s.unit, (v) => editService(i, { unit: v }), { hint: 'systemd strategy; empty = <name>.service.', placeholder: `${s.name || 'name'}.service` })}
               {text(p('pidfile'), 'Pidfile (optional)', s.pidfile, (v) => editService(i, { pidfile: v }), { hint: 'Its death is noticed at once, without waiting for a probe.' })}
             </div>
             <div className="restart-cmd">

@@ -13,6 +13,10 @@ export interface ServiceDraft {
   /** Run before the restart command on a manual restart ('' = none). */
   stopCmd: string;
   container: string;
+  /** '' = the global strategy. */
+  strategy: string;
+  /** systemd: the unit ('' = <name>.service). */
+  unit: string;
   pidfile: string;
   restartWhenStopped: boolean;
   /** Per-service overrides; '' = use the global value. */
@@ -40,7 +44,7 @@ const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null
 const text = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
 const GLOBAL_KNOWN = new Set<string>(['serviceManagerType', ...TIMING_KEYS, 'workingDir', 'dockerStopTimeout', 'notifications', 'server', 'services', 'alerts']);
-const SERVICE_KNOWN = new Set<string>(['name', 'healthUrl', 'restartCmd', 'stopCmd', 'container', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]);
+const SERVICE_KNOWN = new Set<string>(['name', 'healthUrl', 'restartCmd', 'stopCmd', 'container', 'strategy', 'unit', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]);
 
 function rest(obj: Loose, known: Set<string>): Loose {
   return Object.fromEntries(Object.entries(obj).filter(([k]) => !known.has(k)));
@@ -67,6 +71,8 @@ function serviceDraft(raw: unknown): ServiceDraft {
     monitorOnly: s.restartCmd === null,
     stopCmd: text(s.stopCmd),
     container: text(s.container),
+    strategy: text(s.strategy),
+    unit: text(s.unit),
     pidfile: text(s.pidfile),
     restartWhenStopped: s.restartWhenStopped === true,
     timings: timingsOf(s),
@@ -114,6 +120,8 @@ export function fromDraft(d: SettingsDraft): Record<string, unknown> {
     svc.restartCmd = s.monitorOnly || s.restartCmd.trim() === '' ? null : s.restartCmd;
     if (s.stopCmd.trim() !== '') svc.stopCmd = s.stopCmd;
     if (s.container.trim() !== '') svc.container = s.container;
+    if (s.strategy !== '') svc.strategy = s.strategy;
+    if (s.unit.trim() !== '') svc.unit = s.unit.trim();
     if (s.pidfile.trim() !== '') svc.pidfile = s.pidfile;
     if (s.restartWhenStopped) svc.restartWhenStopped = true;
     for (const k of TIMING_KEYS) if (s.timings[k].trim() !== '') svc[k] = numberOrText(s.timings[k]);
@@ -132,7 +140,7 @@ export function fieldId(path: string): string {
 export function fieldPaths(d: SettingsDraft): Set<string> {
   const paths = new Set<string>(['serviceManagerType', ...TIMING_KEYS, 'workingDir', 'dockerStopTimeout', 'notifications', 'server.host', 'server.port']);
   d.services.forEach((_s, i) => {
-    for (const f of ['name', 'healthUrl', 'restartCmd', 'stopCmd', 'container', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]) paths.add(`services[${i}].${f}`);
+    for (const f of ['name', 'healthUrl', 'restartCmd', 'stopCmd', 'container', 'strategy', 'unit', 'pidfile', 'restartWhenStopped', ...TIMING_KEYS]) paths.add(`services[${i}].${f}`);
   });
   for (const p of alertsFieldPaths(d.alerts)) paths.add(p);
   return paths;

@@ -34,7 +34,7 @@ describe('warden config validate', () => {
     expect(await main(['config', 'validate', '--config', file], io, never)).toBe(2);
     expect(io.err().trim().split('\n')).toEqual([
       'config.json: healthCheckInterval: must be greater than 0 (seconds)',
-      'config.json: services[0].healthUrl: must be http(s)://, redis://, tcp://host:port or docker://container',
+      'config.json: services[0].healthUrl: must be http(s)://, redis://, tcp://host:port, docker://container or systemd://unit',
       'config.json: services[1].name: duplicate name "a" (also services[0])',
     ]);
     expect(await fs.readFile(file, 'utf8')).toBe(text);
@@ -47,9 +47,9 @@ describe('warden config validate', () => {
     const io = captureIo();
     expect(await main(['config', 'validate', file], io, never)).toBe(2);
     expect(io.err().trim().split('\n')).toEqual([
-      'config.json: serviceManagerType: must be "shell" or "docker"',
+      'config.json: serviceManagerType: must be "shell", "docker" or "systemd"',
       'config.json: services[0].restartCmd: must be a shell command, or null for monitor only',
-      'config.json: services[1].healthUrl: docker:// health needs "serviceManagerType": "docker"',
+      'config.json: services[1].healthUrl: docker:// health needs the docker strategy ("strategy": "docker", or "serviceManagerType": "docker")',
       'config.json: services[1].name: duplicate name "a" (also services[0])',
     ]);
   });

@@ -128,7 +128,7 @@ describe('warden serve', () => {
     await fs.writeFile(bad, '{"services":[{"name":"x","healthUrl":"gopher://x","restartCmd":null}]}');
     const io = captureIo(env);
     expect(await main(['serve', '--config', bad], io, new AbortController().signal, { logger: silentLogger() })).toBe(2);
-    expect(io.err()).toBe('bad.json: services[0].healthUrl: must be http(s)://, redis://, tcp://host:port or docker://container\n');
+    expect(io.err()).toBe('bad.json: services[0].healthUrl: must be http(s)://, redis://, tcp://host:port, docker://container or systemd://unit\n');
 
     const port = captureIo(env);
     expect(await main(['serve', '--port', 'eighty'], port, new AbortController().signal)).toBe(2);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig, resolveService, validateConfig } from '../../../src-shared/config-schema.js';
-import { ConfigError, loadConfig, parseConfigText, saveConfig } from '../../../src-main/core/config/config-file.js';
+import { ConfigError, firstRunConfig, loadConfig, parseConfigText, saveConfig } from '../../../src-main/core/config/config-file.js';
 import { configDir, configPath, dataDir } from '../../../src-main/core/config/paths.js';
 import { envPrefix } from '../../../src-main/core/config/env-overrides.js';
 
@@ -62,7 +62,7 @@ describe('validation names the file and every bad field', () => {
 
   it('rejects a bad URL with the contract wording', () => {
     expect(bad({ services: [svc(), svc({ name: 'b', healthUrl: 'ftp://x' })] })).toBe(
-      'config.json: services[1].healthUrl: must be http(s)://, redis://, tcp://host:port or docker://container',
+      'config.json: services[1].healthUrl: must be http(s)://, redis://, tcp://host:port, docker://container or systemd://unit',
     );
   });
 
@@ -180,7 +180,7 @@ describe('validation names the file and every bad field', () => {
   it('says what is missing and what has the wrong type', () => {
     const msg = bad({ serviceMaxRetries: 1.5, serviceManagerType: 'k8s', services: [{ name: 'a' }] });
     expect(msg).toContain('serviceMaxRetries: must be a whole number');
-    expect(msg).toContain('serviceManagerType: must be "shell" or "docker"');
+    expect(msg).toContain('serviceManagerType: must be "shell", "docker" or "systemd"');
     expect(msg).toContain('services[0].healthUrl: is required (a health URL)');
     expect(msg).toContain('services[0].restartCmd: is required (a shell command, or null for monitor only)');
     expect(validateConfig({ services: [svc({ healthUrl: 42 })] })).toMatchObject({ ok: false, issues: [{ path: 'services[0].healthUrl', message: 'must be a health URL' }] });
@@ -197,7 +197,7 @@ describe('validation names the file and every bad field', () => {
   });
 
   it('refuses docker:// health under the shell strategy (it could never be checked)', () => {
-    expect(bad({ services: [svc({ healthUrl: 'docker://redis' })] })).toBe('config.json: services[0].healthUrl: docker:// health needs "serviceManagerType": "docker"');
+    expect(bad({ services: [svc({ healthUrl: 'docker://redis' })] })).toBe('config.json: services[0].healthUrl: docker:// health needs the docker strategy ("strategy": "docker", or "serviceManagerType": "docker")');
   });
 });
 
@@ -228,13 +228,13 @@ describe('environment overrides', () => {
 
   it('name the per-service variable when its value is bad', () => {
     expect(() => parseConfigText('config.json', '{}', { WARDEN_NEMOTRON_HEALTH_URL: 'gopher://x' })).toThrow(
-      'environment: WARDEN_NEMOTRON_HEALTH_URL: must be http(s)://, redis://, tcp://host:port or docker://container',
+      'environment: WARDEN_NEMOTRON_HEALTH_URL: must be http(s)://, redis://, tcp://host:port, docker://container or systemd://unit',
     );
   });
 
   it('name the variable when its value is not a number, and are checked by the schema', () => {
     expect(() => parseConfigText('config.json', '{}', { WARDEN_HEALTH_CHECK_INTERVAL: 'soon' })).toThrow('environment: WARDEN_HEALTH_CHECK_INTERVAL: must be a number (got "soon")');
-    expect(() => parseConfigText('c.json', '{}', { WARDEN_SERVICE_MANAGER_TYPE: 'k8s' })).toThrow('environment: WARDEN_SERVICE_MANAGER_TYPE: must be "shell" or "docker"');
+    expect(() => parseConfigText('c.json', '{}', { WARDEN_SERVICE_MANAGER_TYPE: 'k8s' })).toThrow('environment: WARDEN_SERVICE_MANAGER_TYPE: must be "shell", "docker" or "systemd"');
   });
 
   it('leave a non-object file to the schema to reject', () => {
@@ -248,7 +248,7 @@ describe('files', () => {
     const file = path.join(dir, 'warden', 'config.json');
     const loaded = await loadConfig(file, { env: {} });
     expect(loaded.created).toBe(true);
-    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual(defaultConfig());
+    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual(firstRunConfig());
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
     expect((await loadConfig(file, { env: {} })).created).toBe(false);
   });
@@ -267,7 +267,7 @@ describe('files', () => {
     expect(loaded.quarantinedTo).toBe(`${file}.bad-2026-11-28T10-00-00-000Z`);
     expect(await fs.readFile(loaded.quarantinedTo!, 'utf8')).toBe('{not json');
     expect(loaded.quarantineError?.message).toContain('not valid JSON');
-    expect(loaded.config).toEqual(defaultConfig());
+    expect(loaded.config).toEqual(firstRunConfig());
   });
 
   it('keeps the file apart from the environment: fileConfig is what a settings save writes back', async () => {

@@ -49,7 +49,7 @@ describe('createProbe', () => {
   });
 
   it('rejects unknown schemes and strings without one', () => {
-    const forms = 'must be http(s)://, redis://, tcp://host:port or docker://container';
+    const forms = 'must be http(s)://, redis://, tcp://host:port, docker://container or systemd://unit';
     expect(() => createProbe('ftp://h/health', 1000)).toThrow(`invalid health URL "ftp://h/health": ${forms}`);
     expect(() => createProbe('localhost:8090', 1000)).toThrow(forms);
     expect(() => createProbe('', 1000)).toThrow(forms);

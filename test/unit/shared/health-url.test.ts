@@ -68,8 +68,8 @@ describe('parseHealthUrl: what cannot be probed is refused with the reason (CONT
     ['http://ex ample/', 'must not contain spaces'],
     ['http://a:b:c/', 'is not a valid URL'],
     ['docker://', 'docker:// needs a container name (docker://NAME)'],
-    ['ftp://h/health', 'must be http(s)://, redis://, tcp://host:port or docker://container'],
-    ['localhost:8090', 'must be http(s)://, redis://, tcp://host:port or docker://container'],
+    ['ftp://h/health', 'must be http(s)://, redis://, tcp://host:port, docker://container or systemd://unit'],
+    ['localhost:8090', 'must be http(s)://, redis://, tcp://host:port, docker://container or systemd://unit'],
   ])('%s: %s', (url, why) => {
     expect(reason(url)).toBe(why);
   });
