@@ -25,6 +25,7 @@ import { ProbeRegistry } from './probes/probe-registry.js';
 import { DockerEventWatcher } from './managers/docker-events.js';
 import { SignalHub } from './signals/signal-hub.js';
 import { StopIntents } from './signals/stop-intents.js';
+import { parseHealthUrl } from '../../src-shared/health-url.js';
 import { AlertHub, type AlertHubDeps } from './alerts/alert-hub.js';
 import { MaintenanceScheduler } from './maintenance/scheduler.js';
 
@@ -131,7 +132,11 @@ export async function createWarden(initial: WardenConfig, deps: WardenDeps): Pro
               userBusAddress: deps.systemdBus?.user,
               // A unit's state changed: look at the services it is, now.
               onUnitChange: (unit) => {
-                for (const s of config.services) if (resolveService(config, s).strategy === 'systemd' && (s.unit ?? `${s.name}.service`) === unit) monitor.trigger(s.name);
+                for (const s of config.services) {
+                  const svc = resolveService(config, s);
+                  const health = /^systemd:\/\//i.test(svc.healthUrl) ? parseHealthUrl(svc.healthUrl) : null;
+                  if (svc.strategy === 'systemd' && (svc.unit === unit || (health?.scheme === 'systemd' && health.unit === unit))) monitor.trigger(s.name);
+                }
               },
             })
           : new ShellServiceManager({ probes: ctx.probes, workingDir: ctx.workingDir, logger, inflight }));

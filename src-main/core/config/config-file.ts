@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -124,6 +124,9 @@ export async function saveConfig(file: string, config: WardenConfig): Promise<st
   return text;
 }
 
+/** Exists only when systemd is PID 1 (sd_booted()). */
+export const SYSTEMD_BOOTED = '/run/systemd/system';
+
 /** Where systemd keeps unit files (Debian/Ubuntu, Fedora/Arch, the admin's own). */
 export const UNIT_DIRS: readonly string[] = ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
 
@@ -131,9 +134,12 @@ export const UNIT_DIRS: readonly string[] = ['/etc/systemd/system', '/lib/system
  * The config a first run writes: the design's defaults, except that Redis is restarted through
  * systemd (CONTRACT §13, no sudo) when Debian/Ubuntu's redis-server.service is installed.
  */
-export function firstRunConfig(unitDirs: readonly string[] = UNIT_DIRS): WardenConfig {
+export function firstRunConfig(unitDirs: readonly string[] = UNIT_DIRS, booted: string = SYSTEMD_BOOTED): WardenConfig {
   const config = defaultConfig();
-  if (unitDirs.some((d) => existsSync(path.join(d, 'redis-server.service')))) {
+  // systemd must be what booted this machine (not a container or WSL that merely has the package),
+  // and the unit installed and not masked (a link to /dev/null).
+  const unit = unitDirs.map((d) => path.join(d, 'redis-server.service')).find((f) => existsSync(f));
+  if (existsSync(booted) && unit && realpathSync(unit) !== '/dev/null') {
     config.services = config.services.map((s) => (s.name === 'redis' ? { ...s, strategy: 'systemd', unit: 'redis-server.service' } : s));
   }
   return config;

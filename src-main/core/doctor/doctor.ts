@@ -108,12 +108,13 @@ async function unit(svc: ResolvedService, systemd: SystemdServiceManager, deps: 
     return { ok: false, message: `the ${svc.bus} bus is not reachable: ${(err as Error).message}`, fix: svc.bus === 'user' ? 'run Warden in your user session (DBUS_SESSION_BUS_ADDRESS)' : 'is dbus running? (systemctl status dbus)' };
   }
   if (state.loadState === 'not-found') return { ok: false, message: `unit ${svc.unit} not found`, fix: `check the name (systemctl list-unit-files '${svc.unit.replace(/\.service$/, '')}*'), or set "unit"` };
+  if (state.loadState !== 'loaded') return { ok: false, message: `unit ${svc.unit} is ${state.loadState}`, fix: state.loadState === 'masked' ? `systemctl unmask ${svc.unit}` : `systemctl status ${svc.unit} says why` };
   const now = `unit ${svc.unit} is ${state.activeState} (${state.subState})`;
   if (svc.bus === 'user') return { ok: true, message: `${now}; a user unit: your own session may restart it` };
   if (deps.isRoot ?? process.getuid?.() === 0) return { ok: true, message: `${now}; Warden runs as root: systemd lets it restart the unit` };
-  const allowed = await systemd.mayManage(svc.unit).catch((err: unknown) => err as Error);
-  if (allowed === true) return { ok: true, message: `${now}; polkit allows Warden to manage it` };
-  const why = allowed instanceof Error ? `polkit could not be asked (${allowed.message})` : 'polkit does not allow Warden to restart it without a password';
+  const allowed = await systemd.mayManage(svc).catch((err: unknown) => err as Error);
+  if (allowed === true) return { ok: true, message: `${now}; systemd lets Warden manage it (polkit)` };
+  const why = allowed instanceof Error ? `could not tell whether systemd lets Warden manage it (${allowed.message})` : 'systemd does not let Warden manage it without a password';
   return { ok: false, message: `${now}; ${why}`, fix: POLKIT_HINT };
 }
 

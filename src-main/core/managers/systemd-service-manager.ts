@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
@@ -24,6 +23,8 @@ export interface UnitState {
   subState: string;
   /** The service's Result (success, exit-code, signal, core-dump, timeout …); '' for other unit types. */
   result: string;
+  /** The job in progress (stop, start, restart …); '' when none. */
+  jobType?: string;
 }
 
 /** One bus (system or user) and the Manager proxy on it, connected on first use. */
@@ -32,6 +33,11 @@ interface Bus {
   manager: dbus.ClientInterface;
   /** Job path → its waiter (JobRemoved). */
   jobs: Map<string, (result: string) => void>;
+  /**
+   * Jobs that ended before anyone waited for them: a fast job's JobRemoved can be read in the same
+   * chunk as RestartUnit's reply, before the reply's promise has run its callback.
+   */
+  ended: Map<string, string>;
 }
 
 export interface SystemdManagerOptions {
@@ -65,7 +71,8 @@ export class SystemdServiceManager implements ServiceManager {
     const target = parseHealthUrl(svc.healthUrl);
     const latency = () => Date.now() - started;
     if (target.scheme === 'systemd') {
-      const state = await this.unitState(svc, target.unit).catch((err: unknown) => err as Error);
+      // Bounded: a bus that went away mid-call never answers (dbus-next does not fail pending calls).
+      const state = await withTimeout(this.unitState(svc, target.unit), svc.serviceHealthTimeout * 1000, 'systemd did not answer in time').catch((err: unknown) => err as Error);
       if (state instanceof Error) return { state: 'down', reason: explain(state, target.unit), latencyMs: latency() };
       return { ...judgeUnit(state, target.unit), latencyMs: latency() };
     }
@@ -74,7 +81,7 @@ export class SystemdServiceManager implements ServiceManager {
     const result = await this.opts.probes.get(svc).check(signal);
     if (result.state === 'up') return result;
     // Down to its URL: a unit someone stopped on purpose is paused, not restarted (§9.6).
-    const state = await this.unitState(svc, unitOf(svc)).catch(() => null);
+    const state = await withTimeout(this.unitState(svc, unitOf(svc)), svc.serviceHealthTimeout * 1000, 'systemd did not answer in time').catch(() => null);
     return state && stoppedOnPurpose(state) ? { ...result, reason: `${unitOf(svc)} was stopped (systemctl stop): ${result.reason}`, stoppedOnPurpose: true } : result;
   }
 
@@ -82,8 +89,15 @@ export class SystemdServiceManager implements ServiceManager {
     const unit = unitOf(svc);
     let b: Bus;
     try {
-      b = await this.bus(svc);
-      await this.requireUnit(b, unit);
+      b = await withTimeout(
+        (async () => {
+          const bus = await this.bus(svc);
+          await this.requireUnit(bus, unit);
+          return bus;
+        })(),
+        svc.restartTimeout * 1000,
+        'systemd did not answer in time',
+      );
       this.watch(svc, b, unit);
     } catch (err) {
       return failed(explain(err as Error, unit));
@@ -102,7 +116,11 @@ export class SystemdServiceManager implements ServiceManager {
       (b.manager.RestartUnit as (u: string, mode: string) => Promise<string>)(unit, 'replace').then(
         (path) => {
           job = path;
-          b.jobs.set(path, (result) => finish(result === 'done' ? { ok: true, output: `systemd: restart job of ${unit} done` } : failed(`${unit}: the restart job ended "${result}"${result === 'failed' ? ' (see journalctl -u ' + unit + ')' : ''}`)));
+          const done = (result: string) => finish(result === 'done' ? { ok: true, output: `systemd: restart job of ${unit} done` } : failed(`${unit}: the restart job ended "${result}"${result === 'failed' ? ' (see journalctl -u ' + unit + ')' : ''}`));
+          const early = b.ended.get(path);
+          b.ended.delete(path);
+          if (early !== undefined) done(early);
+          else b.jobs.set(path, done);
         },
         (err: unknown) => finish(failed(explain(err as Error, unit))),
       );
@@ -119,25 +137,33 @@ export class SystemdServiceManager implements ServiceManager {
     const get = async (iface: string, name: string) => ((await (props.Get as (i: string, n: string) => Promise<dbus.Variant>)(iface, name)) as dbus.Variant).value as string;
     const [loadState, activeState, subState] = await Promise.all([get(UNIT, 'LoadState'), get(UNIT, 'ActiveState'), get(UNIT, 'SubState')]);
     const result = unit.endsWith('.service') && loadState === 'loaded' ? await get(SERVICE, 'Result').catch(() => '') : '';
-    return { loadState, activeState, subState, result };
+    // A job in progress says what is happening: stop (on purpose) or start/restart (coming back).
+    const job = ((await (props.Get as (i: string, n: string) => Promise<dbus.Variant>)(UNIT, 'Job')) as dbus.Variant).value as [number, string];
+    let jobType = '';
+    if (Array.isArray(job) && job[0] !== 0) {
+      const jobProps = (await b.bus.getProxyObject(SYSTEMD, job[1])).getInterface(PROPS);
+      jobType = await (jobProps.Get as (i: string, n: string) => Promise<dbus.Variant>)('org.freedesktop.systemd1.Job', 'JobType').then((v) => v.value as string, () => '');
+    }
+    return { loadState, activeState, subState, result, jobType };
   }
 
   /**
-   * Would polkit let this process manage the unit without asking for a password? (What `warden
-   * doctor` checks for a non-root Warden: org.freedesktop.systemd1.manage-units for the unit.)
+   * Would systemd let this process manage the unit? (What `warden doctor` checks for a non-root
+   * Warden.) polkit answers CheckAuthorization with details only to trusted callers, so this asks
+   * systemd for a no-op instead: StartUnit on a running unit, StopUnit on a stopped one (mode
+   * "fail": never replacing a job). Accepted means allowed; AccessDenied means not.
    */
-  async mayManage(unit: string): Promise<boolean> {
-    const b = await this.connect('system');
+  async mayManage(svc: ResolvedService): Promise<boolean> {
+    const state = await this.unitState(svc, svc.unit);
+    const b = await this.bus(svc);
+    const running = state.activeState === 'active' || state.activeState === 'reloading' || state.activeState === 'activating';
     try {
-      const obj = await b.bus.getProxyObject('org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority');
-      const authority = obj.getInterface('org.freedesktop.PolicyKit1.Authority');
-      const stat = (await readFile('/proc/self/stat', 'utf8')).split(') ')[1]!.split(' ');
-      const subject = ['unix-process', { pid: new dbus.Variant('u', process.pid), 'start-time': new dbus.Variant('t', BigInt(stat[19]!)) }];
-      const details = { unit };
-      const [authorized] = (await (authority.CheckAuthorization as (...a: unknown[]) => Promise<[boolean, boolean, unknown]>)(subject, 'org.freedesktop.systemd1.manage-units', details, 0, '')) as [boolean, boolean, unknown];
-      return authorized;
-    } finally {
-      b.bus.disconnect();
+      await (b.manager[running ? 'StartUnit' : 'StopUnit'] as (u: string, m: string) => Promise<string>)(svc.unit, 'fail');
+      return true;
+    } catch (err) {
+      const type = (err as { type?: string }).type ?? '';
+      if (type === 'org.freedesktop.DBus.Error.AccessDenied' || type === 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired') return false;
+      throw err;
     }
   }
 
@@ -198,15 +224,37 @@ export class SystemdServiceManager implements ServiceManager {
     // An explicit address is just a bus to connect to (dbus-next's systemBus() only reads the environment).
     const bus = address ? dbus.sessionBus({ busAddress: address }) : which === 'system' ? dbus.systemBus() : dbus.sessionBus();
     const jobs = new Map<string, (result: string) => void>();
+    const ended = new Map<string, string>();
     // Before anything else: a socket that refuses us emits 'error', which unheard would end the process.
     bus.on('error', (err: unknown) => this.opts.logger.warn({ err, bus: which }, 'D-Bus connection error'));
+    // The bus went away (dbus restarted): forget this connection, fail what waits on it, and
+    // connect afresh at the next use (dbus-next itself neither says so nor fails pending calls).
+    const lost = () => {
+      const cached = this.buses.get(which);
+      void cached?.then(
+        (b) => b.bus === bus && this.buses.get(which) === cached && this.buses.delete(which),
+        () => undefined,
+      );
+      for (const waiter of jobs.values()) waiter('bus connection lost');
+      jobs.clear();
+      for (const key of [...this.watched.keys()].filter((k) => k.startsWith(`${which}:`))) this.watched.delete(key);
+    };
+    const connection = (bus as unknown as { _connection?: NodeJS.EventEmitter })._connection;
+    connection?.once('end', lost);
+    connection?.once('close', lost);
     try {
       const obj = await withTimeout(bus.getProxyObject(SYSTEMD, MANAGER_PATH), 10_000, `the ${which} bus did not answer`);
       const manager = obj.getInterface(MANAGER);
       // JobRemoved reaches only subscribed clients.
       await (manager.Subscribe as () => Promise<void>)();
-      manager.on('JobRemoved', (_id: number, job: string, _unit: string, result: string) => jobs.get(job)?.(result));
-      return { bus, manager, jobs };
+      manager.on('JobRemoved', (_id: number, job: string, _unit: string, result: string) => {
+        const waiter = jobs.get(job);
+        if (waiter) return waiter(result);
+        // Kept briefly for a RestartUnit whose reply is still on its way; other clients' jobs fall out.
+        ended.set(job, result);
+        if (ended.size > 100) ended.delete(ended.keys().next().value!);
+      });
+      return { bus, manager, jobs, ended };
     } catch (err) {
       bus.disconnect();
       throw err;
@@ -222,6 +270,9 @@ export function unitOf(svc: ResolvedService): string {
 /** `systemd://unit` health: active is up, activating/reloading is loading, anything else down. */
 export function judgeUnit(s: UnitState, unit: string): Omit<ProbeResult, 'latencyMs'> {
   if (s.loadState === 'not-found') return { state: 'down', reason: `unit ${unit} not found` };
+  // Being stopped on purpose (a slow stop: Redis saving its dataset), or restarted by someone.
+  if (s.jobType === 'stop') return { state: 'down', reason: `${s.activeState} (${s.subState}): being stopped with systemctl stop`, stoppedOnPurpose: true };
+  if (s.jobType && /start|restart|reload/.test(s.jobType) && s.activeState !== 'active') return { state: 'loading', reason: `${s.activeState} (${s.subState}): a ${s.jobType} job is running` };
   if (s.activeState === 'active' || s.activeState === 'reloading') return { state: 'up', reason: `${s.activeState} (${s.subState})` };
   if (s.activeState === 'activating') return { state: 'loading', reason: `activating (${s.subState})` };
   const reason = `${s.activeState} (${s.subState}${s.result && s.result !== 'success' ? `, result ${s.result}` : ''})`;
@@ -230,7 +281,8 @@ export function judgeUnit(s: UnitState, unit: string): Omit<ProbeResult, 'latenc
 
 /** Inactive with Result success: someone ran `systemctl stop` (a crash leaves failed, or a Result of signal/exit-code). */
 export function stoppedOnPurpose(s: UnitState): boolean {
-  return s.loadState === 'loaded' && s.activeState === 'inactive' && (s.result === 'success' || s.result === '');
+  if (s.jobType === 'stop') return true;
+  return s.loadState === 'loaded' && s.activeState === 'inactive' && !s.jobType && (s.result === 'success' || s.result === '');
 }
 
 /** A D-Bus error in words, with what to do (CONTRACT §13): unit not found, access denied, bus not reachable. */

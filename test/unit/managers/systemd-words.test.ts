@@ -20,6 +20,13 @@ describe('systemd unit state', () => {
     expect(judgeUnit(unit('inactive', 'dead', '', 'not-found'), 'ghost.service')).toEqual({ state: 'down', reason: 'unit ghost.service not found' });
   });
 
+  it('a job in progress says what happens: a stop job is on purpose, a start or restart job is coming back', () => {
+    expect(judgeUnit({ ...unit('deactivating', 'stop-sigterm'), jobType: 'stop' }, 'r')).toEqual({ state: 'down', reason: 'deactivating (stop-sigterm): being stopped with systemctl stop', stoppedOnPurpose: true });
+    expect(judgeUnit({ ...unit('deactivating', 'stop-sigterm'), jobType: 'restart' }, 'r')).toEqual({ state: 'loading', reason: 'deactivating (stop-sigterm): a restart job is running' });
+    expect(judgeUnit({ ...unit('inactive', 'dead'), jobType: 'start' }, 'r')).toMatchObject({ state: 'loading' });
+    expect(stoppedOnPurpose({ ...unit('inactive', 'dead'), jobType: 'start' })).toBe(false);
+  });
+
   it('only an inactive unit whose last run succeeded was stopped on purpose', () => {
     expect(stoppedOnPurpose(unit('inactive', 'dead', 'success'))).toBe(true);
     expect(stoppedOnPurpose(unit('inactive', 'dead', 'exit-code'))).toBe(false);
@@ -59,11 +66,19 @@ describe('systemd in the config', () => {
   it('a first run restarts Redis through systemd when redis-server.service is installed, else keeps the design’s command', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'units-'));
     try {
-      expect(firstRunConfig([dir]).services[0]).toMatchObject({ name: 'redis', restartCmd: 'sudo systemctl restart redis' });
-      expect(firstRunConfig([dir]).services[0]!.strategy).toBeUndefined();
+      const booted = dir; // stands for /run/systemd/system
+      expect(firstRunConfig([dir], booted).services[0]).toMatchObject({ name: 'redis', restartCmd: 'sudo systemctl restart redis' });
+      expect(firstRunConfig([dir], booted).services[0]!.strategy).toBeUndefined();
       fs.writeFileSync(path.join(dir, 'redis-server.service'), '[Unit]\n');
-      expect(firstRunConfig(['/nonexistent', dir]).services[0]).toMatchObject({ name: 'redis', strategy: 'systemd', unit: 'redis-server.service' });
-      expect(firstRunConfig([dir]).services[1]!.strategy).toBeUndefined();
+      expect(firstRunConfig(['/nonexistent', dir], booted).services[0]).toMatchObject({ name: 'redis', strategy: 'systemd', unit: 'redis-server.service' });
+      expect(firstRunConfig([dir], booted).services[1]!.strategy).toBeUndefined();
+      // Not booted with systemd (a container, WSL): the design's command.
+      expect(firstRunConfig([dir], path.join(dir, 'no-systemd')).services[0]!.strategy).toBeUndefined();
+      // Masked: a link to /dev/null.
+      const masked = fs.mkdtempSync(path.join(os.tmpdir(), 'units-'));
+      fs.symlinkSync('/dev/null', path.join(masked, 'redis-server.service'));
+      expect(firstRunConfig([masked], booted).services[0]!.strategy).toBeUndefined();
+      fs.rmSync(masked, { recursive: true, force: true });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
