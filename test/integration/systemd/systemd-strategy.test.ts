@@ -86,6 +86,32 @@ describe('the systemd strategy against a real systemd', () => {
     expect((await sd.exec(['systemctl', 'is-active', 'redis-server'])).output.trim()).toBe('active');
   });
 
+  it('switching one service’s strategy applies live: shell until the save, then systemd’s RestartUnit', async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'warden-systemd-'));
+    const marker = path.join(dir, 'shell-ran');
+    const configFile = path.join(dir, 'config.json');
+    const redis = { name: 'redis', healthUrl: `redis://127.0.0.1:${sd.redisPort}`, restartCmd: `echo ran >> ${marker}`, unit: 'redis-server.service' };
+    const other = { name: 'other', healthUrl: 'tcp://127.0.0.1:1', restartCmd: null };
+    const config = configSchema.parse({ healthCheckInterval: 3600, services: [redis, other] });
+    await fs.writeFile(configFile, JSON.stringify(config));
+    warden = await createWarden(config, { logger: silentLogger(), configFile, dataDir: dir, systemdBus: { system: sd.busAddress } });
+    const log = new MonitorLog(warden.monitor);
+    warden.start();
+    await log.status('redis', 'healthy');
+    let from = log.events.items.length;
+    warden.monitor.act('redis', 'restart'); // the shell strategy: the command runs, systemd is not asked
+    await log.status('redis', 'healthy', from);
+    expect(await fs.readFile(marker, 'utf8')).toBe('ran\n');
+    const pid = await redisPid();
+    await warden.updateConfig(configSchema.parse({ ...config, services: [{ ...redis, strategy: 'systemd' }, other] }));
+    from = log.events.items.length;
+    warden.monitor.act('redis', 'restart');
+    await log.status('redis', 'healthy', from);
+    expect(await redisPid()).not.toBe(pid); // systemd restarted the unit
+    expect(await fs.readFile(marker, 'utf8')).toBe('ran\n'); // and the shell command did not run again
+    expect(warden.monitor.state('other')?.status).toBe('unhealthy'); // the other service kept its own strategy and state
+  });
+
   it('systemctl stop is respected: paused, never restarted', async () => {
     const { warden: w, log } = await run({});
     const from = log.events.items.length;
