@@ -63,7 +63,9 @@ describe('dependencies against a real redis-server', () => {
     const config = configSchema.parse({
       // An hour's cadence: a look at the detector once Redis is back can only be the dependency's doing.
       healthCheckInterval: 3600,
-      serviceBackoffBase: 0.5,
+      // Redis is restarted no sooner than this after it dies: time enough, on a loaded machine, for the
+      // detector's triggered look to see it down (a CI run once had Redis back first).
+      serviceBackoffBase: 3,
       services: [
         { name: 'redis', healthUrl: `redis://127.0.0.1:${port}`, restartCmd, pidfile },
         { name: 'rtdetr', healthUrl: detector.url, restartCmd: `echo run >> ${shQuote(detectorRuns)}`, dependsOn: ['redis'] },
