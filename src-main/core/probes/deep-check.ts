@@ -5,6 +5,7 @@ import { Agent, FormData, type Dispatcher } from 'undici';
 import type { DeepCheckPreset, ResolvedService } from '../../../src-shared/config-schema.js';
 import { startDeadline } from './deadline.js';
 import { describeNetworkError } from './probe-result.js';
+import { requestText } from './request-text.js';
 
 /** A deep check's answer is read up to this much: a 1-token completion is small, a detector's answer too. */
 export const MAX_DEEP_BODY_BYTES = 1024 * 1024;
@@ -262,20 +263,8 @@ export class DeepCheck {
   }
 
   /** One request, its body read up to MAX_DEEP_BODY_BYTES. */
-  private async fetch(url: string, opts: Pick<Dispatcher.RequestOptions, 'method' | 'body' | 'headers'>, signal: AbortSignal): Promise<{ status: number; body: string }> {
-    const { origin, pathname, search } = new URL(url);
-    const res = await this.agent.request({ origin, path: pathname + search, ...opts, signal });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= MAX_DEEP_BODY_BYTES) {
-        res.body.destroy();
-        break;
-      }
-    }
-    return { status: res.statusCode, body: Buffer.concat(chunks).subarray(0, MAX_DEEP_BODY_BYTES).toString('utf8') };
+  private fetch(url: string, opts: Pick<Dispatcher.RequestOptions, 'method' | 'body' | 'headers'>, signal: AbortSignal): Promise<{ status: number; body: string }> {
+    return requestText(this.agent, url, { ...opts, signal }, MAX_DEEP_BODY_BYTES);
   }
 
   /** Closes its connections; a check in flight ends as failed. */
