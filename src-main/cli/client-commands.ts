@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { request } from 'undici';
+import { load } from '../core/lazy-modules.js';
 import type { MaintenanceList, MaintenanceWindow, ServiceAction, ServiceState } from '../../src-shared/protocol.js';
 import { ConfigError, parseConfigText } from '../core/config/config-file.js';
 import { configDir, configPath } from '../core/config/paths.js';
@@ -45,7 +45,7 @@ async function target(opts: { config?: string; url?: string }, io: CliIo): Promi
 
 async function call(t: Target, method: 'GET' | 'POST' | 'DELETE', route: string, io: CliIo, json?: unknown): Promise<{ status: number; body: unknown } | number> {
   try {
-    const res = await request(`${t.base}${route}`, {
+    const res = await load.undici().request(`${t.base}${route}`, {
       method,
       headers: { authorization: `Bearer ${t.token}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(json === undefined ? {} : { body: JSON.stringify(json) }),

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
+import { load } from '../lazy-modules.js';
 import type { AlertsConfig, ChannelConfig } from '../../../src-shared/alerts-schema.js';
 import type { AlertsStatus, ChannelStatus } from '../../../src-shared/protocol.js';
 import type { ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
@@ -44,7 +45,8 @@ export class AlertHub {
   private readonly policy: AlertPolicy;
   private readonly outbox: AlertOutbox;
   private readonly bus: EventBus<Alert>;
-  private readonly agent = new Agent({ keepAliveTimeout: 4000 });
+  /** Built (and undici loaded) for the first alert sent over HTTP. */
+  private agent: Agent | null = null;
   private readonly recent: Alert[] = [];
   private readonly results = new Map<string, Pick<ChannelStatus, 'lastDelivery' | 'lastError'>>();
   private unsubscribe: (() => void) | null = null;
@@ -162,7 +164,7 @@ export class AlertHub {
     await this.loading?.catch(() => undefined); // reading the outbox ends before it closes
     await Promise.all(held.map((a) => this.queue(a)));
     await this.outbox.close();
-    await this.agent.close();
+    await this.agent?.close();
   }
 
   private dispatch(alert: Alert): void {
@@ -201,7 +203,7 @@ export class AlertHub {
   private context(signal: AbortSignal) {
     return {
       origin: { host: this.deps.host ?? os.hostname(), dashboardUrl: this.deps.config().dashboardUrl ?? this.deps.defaultDashboardUrl() },
-      dispatcher: this.agent,
+      dispatcher: (this.agent ??= new (load.undici().Agent)({ keepAliveTimeout: 4000 })),
       baseDir: this.deps.baseDir,
       signal,
       ...(this.deps.apprise ? { apprise: this.deps.apprise } : {}),

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { load } from '../lazy-modules.js';
 import type { Logger } from 'pino';
 import { resolveService, type ResolvedService, type WardenConfig } from '../../../src-shared/config-schema.js';
 import { ProbeRegistry } from '../probes/probe-registry.js';
@@ -86,7 +87,7 @@ async function onPath(cmd: string, pathVar: string): Promise<string | null> {
 }
 
 async function docker(svc: ResolvedService, deps: DoctorDeps): Promise<Verdict> {
-  const client = deps.docker ?? new Dockerode();
+  const client = deps.docker ?? new (load.dockerode())();
   try {
     await client.ping();
   } catch (err) {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { load } from '../lazy-modules.js';
 import { CONTAINER_ACTIONS, DockerEventParser, RecentKeys, nanoToSince, type ContainerEvent } from './docker-event-parser.js';
 
 export type { ContainerEvent, ContainerAction, ContainerHealth } from './docker-event-parser.js';
@@ -44,7 +45,7 @@ export class DockerEventWatcher extends EventEmitter<DockerEventWatcherEvents> {
 
   constructor(options: DockerEventWatcherOptions = {}) {
     super();
-    this.docker = options.docker ?? new Dockerode();
+    this.docker = options.docker ?? new (load.dockerode())();
     this.minBackoffMs = options.minBackoffMs ?? 250;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.backoffMs = this.minBackoffMs;

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { load } from '../lazy-modules.js';
 import type { Logger } from 'pino';
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import type { Probe, ProbeResult } from '../probes/probe.js';
@@ -49,7 +50,7 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
  */
 export class DockerServiceManager implements ServiceManager {
   readonly type = 'docker' as const;
-  private readonly docker: Dockerode;
+  private client: Dockerode | null;
   private readonly probes: DockerServiceManagerOptions['probes'];
   private readonly logger: DockerServiceManagerOptions['logger'];
   private readonly intents: DockerServiceManagerOptions['intents'];
@@ -57,10 +58,15 @@ export class DockerServiceManager implements ServiceManager {
   private readonly stoppedAt = new Map<string, number>();
 
   constructor(options: DockerServiceManagerOptions) {
-    this.docker = options.docker ?? new Dockerode();
+    this.client = options.docker ?? null;
     this.probes = options.probes;
     this.logger = options.logger;
     this.intents = options.intents;
+  }
+
+  /** The Engine API client, built (and dockerode loaded) when Docker is first used. */
+  private get docker(): Dockerode {
+    return (this.client ??= new (load.dockerode())());
   }
 
   /** `docker restart` of service.container, bounded by restartTimeout and the caller's signal. */

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { load } from '../lazy-modules.js';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
@@ -169,6 +169,7 @@ export class ShellServiceManager implements ServiceManager {
   }
 
   async #run(service: ResolvedService, cmd: string, signal: AbortSignal): Promise<RestartResult> {
+    const { execa } = await load.execa();
     // Aborted between stopCmd and restartCmd (Warden stopping): the start must not run.
     if (signal.aborted) return failure('aborted');
     const tail = new OutputTail(OUTPUT_TAIL_BYTES);

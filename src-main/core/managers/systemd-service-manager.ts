@@ -1,4 +1,5 @@
-import dbus from 'dbus-next';
+import type dbus from 'dbus-next';
+import { load } from '../lazy-modules.js';
 import type { Logger } from 'pino';
 import type { ResolvedService } from '../../../src-shared/config-schema.js';
 import { parseHealthUrl } from '../../../src-shared/health-url.js';
@@ -222,7 +223,8 @@ export class SystemdServiceManager implements ServiceManager {
   private async connect(which: 'system' | 'user'): Promise<Bus> {
     const address = which === 'system' ? this.opts.systemBusAddress : this.opts.userBusAddress;
     // An explicit address is just a bus to connect to (dbus-next's systemBus() only reads the environment).
-    const bus = address ? dbus.sessionBus({ busAddress: address }) : which === 'system' ? dbus.systemBus() : dbus.sessionBus();
+    const { sessionBus, systemBus } = load.dbus();
+    const bus = address ? sessionBus({ busAddress: address }) : which === 'system' ? systemBus() : sessionBus();
     const jobs = new Map<string, (result: string) => void>();
     const ended = new Map<string, string>();
     // Before anything else: a socket that refuses us emits 'error', which unheard would end the process.

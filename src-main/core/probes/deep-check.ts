@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Agent, FormData, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { load } from '../lazy-modules.js';
 import type { DeepCheckPreset, ResolvedService } from '../../../src-shared/config-schema.js';
 import { startDeadline } from './deadline.js';
 import { describeNetworkError } from './probe-result.js';
@@ -188,7 +189,8 @@ export function readSlots(status: number, body: string): { allBusy: boolean; cou
  * then the request, all within `timeoutMs`. Never throws.
  */
 export class DeepCheck {
-  private readonly agent = new Agent({ keepAliveTimeout: 4000, connections: 2 });
+  /** Built (and undici loaded) at the first run. */
+  private agent: Agent | null = null;
   /** The busy slots' progress at the last look that skipped: the same again means stuck. */
   private lastProgress: string | null = null;
 
@@ -245,7 +247,7 @@ export class DeepCheck {
         return done('skipped', `not run: cannot read ${spec.body.path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
       }
       if (spec.body.field) {
-        const form = new FormData();
+        const form = new (load.undici().FormData)();
         form.append(spec.body.field, new Blob([new Uint8Array(bytes)], { type: spec.body.type }), path.basename(spec.body.path));
         body = form;
       } else {
@@ -264,11 +266,12 @@ export class DeepCheck {
 
   /** One request, its body read up to MAX_DEEP_BODY_BYTES. */
   private fetch(url: string, opts: Pick<Dispatcher.RequestOptions, 'method' | 'body' | 'headers'>, signal: AbortSignal): Promise<{ status: number; body: string }> {
+    this.agent ??= new (load.undici().Agent)({ keepAliveTimeout: 4000, connections: 2 });
     return requestText(this.agent, url, { ...opts, signal }, MAX_DEEP_BODY_BYTES);
   }
 
   /** Closes its connections; a check in flight ends as failed. */
   async close(): Promise<void> {
-    await this.agent.destroy();
+    await this.agent?.destroy();
   }
 }

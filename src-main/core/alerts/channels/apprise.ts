@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { load } from '../../lazy-modules.js';
 import type { ChannelConfig } from '../../../../src-shared/alerts-schema.js';
 import { maskUrl } from '../../../../src-shared/secrets.js';
 import { childEnvironment } from '../../managers/shell-service-manager.js';
@@ -22,6 +22,7 @@ function typeOf(alert: Alert): 'info' | 'success' | 'warning' | 'failure' {
  */
 export async function sendApprise(c: Apprise, alert: Alert, ctx: { origin: AlertOrigin; signal: AbortSignal; command?: string; delivered?: Set<number> }): Promise<void> {
   const failures: string[] = [];
+  const { execa } = await load.execa();
   for (const [i, url] of c.urls.entries()) {
     if (ctx.delivered?.has(i)) continue;
     const result = await execa(ctx.command ?? 'apprise', ['-n', typeOf(alert), '-t', alert.title, '-b', alertText(alert, ctx.origin)], {

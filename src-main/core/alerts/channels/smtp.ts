@@ -1,4 +1,4 @@
-import { createTransport } from 'nodemailer';
+import { load } from '../../lazy-modules.js';
 import type { ChannelConfig } from '../../../../src-shared/alerts-schema.js';
 import type { Alert } from '../policy.js';
 import { alertText, type AlertOrigin } from './payload.js';
@@ -12,6 +12,7 @@ type Smtp = Extract<ChannelConfig, { type: 'smtp' }>;
  */
 export async function sendSmtp(c: Smtp, alert: Alert, ctx: { origin: AlertOrigin; baseDir: string; signal: AbortSignal }): Promise<void> {
   const pass = await readSecret(undefined, c.passwordFile, ctx.baseDir);
+  const { createTransport } = await load.nodemailer();
   const transport = createTransport({
     host: c.host,
     port: c.port ?? (c.secure ? 465 : 587),
