@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { HttpProbe, MAX_HEALTH_BODY_BYTES } from '../../../src-main/core/probes/http-probe.js';
 import { normaliseUrl } from '../../../src-shared/health-url.js';
 import type { Probe } from '../../../src-main/core/probes/probe.js';
@@ -274,5 +275,98 @@ describe('HttpProbe: connections and URLs', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
-});
 
+  it('runs concurrent checks one after the other on its one connection', async () => {
+    answer(200, '{"status":"ok"}');
+    const probe = probeFor();
+    const results = await Promise.all([probe.check(), probe.check(), probe.check()]);
+    expect(results.map((r) => r.state)).toEqual(['up', 'up', 'up']);
+    expect(connections).toBe(1);
+  });
+
+  it('counts the wait for its turn in a check\'s deadline', async () => {
+    handler = () => {}; // the first never gets an answer
+    const probe = probeFor('/health', 300);
+    const [first, second] = await Promise.all([probe.check(), probe.check()]);
+    expect(first).toMatchObject({ state: 'down', reason: 'timeout after 300 ms' });
+    expect(second).toMatchObject({ state: 'down', reason: 'timeout after 300 ms' });
+  });
+
+  it('sends again on a fresh connection when the server closes a kept-alive one as it is used', async () => {
+    const perSocket = new Map<unknown, number>();
+    handler = (req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n === 2) return req.socket.destroy(); // closes instead of answering its second request
+      res.end('OK');
+    };
+    const probe = probeFor();
+    expect((await probe.check()).state).toBe('up');
+    expect(await probe.check()).toMatchObject({ state: 'up', reason: 'HTTP 200' });
+    expect([...perSocket.values()]).toEqual([2, 1]); // the second request went again, on a new connection
+  });
+
+  it('opens a new connection once the server closed the idle one', async () => {
+    answer(200, 'OK', 'text/plain');
+    const sockets = new Set<Socket>();
+    const count = (s: Socket) => sockets.add(s);
+    server.on('connection', count);
+    onTestFinished(() => void server.off('connection', count));
+    const probe = probeFor();
+    expect((await probe.check()).state).toBe('up');
+    const [socket] = [...sockets];
+    server.closeAllConnections();
+    await waitUntil(() => socket!.destroyed);
+    expect((await probe.check()).state).toBe('up');
+    expect(sockets.size).toBe(2);
+  });
+
+  it('leaves an idle connection before the Keep-Alive timeout the server announced', async () => {
+    answer(200, 'OK', 'text/plain');
+    const previous = server.keepAliveTimeout;
+    server.keepAliveTimeout = 1000; // announces "Keep-Alive: timeout=1": never reuse an idle one
+    try {
+      const sockets = new Set<unknown>();
+      handler = (req, res) => {
+        sockets.add(req.socket);
+        res.end('OK');
+      };
+      const probe = probeFor();
+      for (let i = 0; i < 3; i++) expect((await probe.check()).state).toBe('up');
+      expect(sockets.size).toBe(3);
+    } finally {
+      server.keepAliveTimeout = previous;
+    }
+  });
+
+  it('is down "bad HTTP response" when the port speaks something else, and drops bytes nobody asked for', async () => {
+    const sockets: Socket[] = [];
+    let greet = true;
+    const raw = createTcpServer((socket) => {
+      sockets.push(socket);
+      if (greet) socket.write('SSH-2.0-OpenSSH_9.2\r\n\r\n');
+      else
+        socket.once('data', () => {
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK');
+          setImmediate(() => socket.write('unasked')); // on the idle connection
+        });
+    });
+    raw.listen(0, '127.0.0.1');
+    await once(raw, 'listening');
+    try {
+      const probe = new HttpProbe(normaliseUrl(`http://127.0.0.1:${(raw.address() as { port: number }).port}/health`), 2000);
+      probes.push(probe);
+      const result = await probe.check();
+      expect(result.state).toBe('down');
+      expect(result.reason).toMatch(/^bad HTTP response: not an HTTP\/1\.x response: "SSH-2\.0/);
+      greet = false;
+      expect((await probe.check()).state).toBe('up');
+      await waitUntil(() => sockets.at(-1)!.destroyed || sockets.at(-1)!.readableEnded);
+      expect((await probe.check()).state).toBe('up');
+      expect(sockets).toHaveLength(3); // the one that sent unasked bytes was not reused
+    } finally {
+      for (const s of sockets) s.destroy();
+      raw.close();
+    }
+  });
+});

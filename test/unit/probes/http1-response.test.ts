@@ -1,0 +1,156 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Http1Response, HttpResponseError, MAX_HEAD_BYTES } from '../../../src-main/core/probes/http1-response.js';
+
+/** Feeds `raw` in the given pieces, each through one shared, reused buffer (as the probe does); returns the response and whether it completed. */
+function feed(raw: string | Buffer, cuts: number[] = [], maxBody = 64 * 1024): { res: Http1Response; complete: boolean } {
+  const bytes = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw;
+  const shared = Buffer.alloc(bytes.length + 64, 0x41); // stale bytes after each read
+  const res = new Http1Response(maxBody);
+  let complete = false;
+  let at = 0;
+  for (const end of [...cuts.filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b), bytes.length]) {
+    if (end <= at) continue;
+    shared.fill(0x41);
+    bytes.copy(shared, 0, at, end);
+    complete = res.feed(shared, 0, end - at);
+    at = end;
+    if (complete) break;
+  }
+  return { res, complete };
+}
+
+describe('Http1Response: framing', () => {
+  it('reads a Content-Length body and keeps an HTTP/1.1 connection', () => {
+    const { res, complete } = feed('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"status":"ok"}');
+    expect(complete).toBe(true);
+    expect(res).toMatchObject({ statusCode: 200, keepAlive: true });
+    expect(res.body).toBe('{"status":"ok"}');
+  });
+
+  it('reads a chunked body with extensions and trailers', () => {
+    const { res, complete } = feed('HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nLoad \r\n9\r\ning model\r\n0\r\nX-T: 1\r\n\r\n');
+    expect(complete).toBe(true);
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toBe('Load ing model');
+    expect(res.keepAlive).toBe(true);
+  });
+
+  it('lets Transfer-Encoding win over Content-Length (RFC 9112 §6.3)', () => {
+    const { res } = feed('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+    expect(res.body).toBe('ok');
+  });
+
+  it('reads a body without a length to the end of the connection, and does not reuse it', () => {
+    const { res, complete } = feed('HTTP/1.1 200 OK\r\n\r\nOK');
+    expect(complete).toBe(false);
+    expect(res.finishOnEof()).toBe(true);
+    expect(res.body).toBe('OK');
+    expect(res.keepAlive).toBe(false);
+  });
+
+  it('has no body on 204 and 304, and skips 1xx answers', () => {
+    expect(feed('HTTP/1.1 204 No Content\r\n\r\n').res).toMatchObject({ statusCode: 204, keepAlive: true });
+    expect(feed('HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n').complete).toBe(true);
+    const { res } = feed('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK');
+    expect(res).toMatchObject({ statusCode: 200, body: 'OK' });
+  });
+
+  it('closes on Connection: close, and on HTTP/1.0 unless it says keep-alive', () => {
+    expect(feed('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK').res.keepAlive).toBe(false);
+    expect(feed('HTTP/1.1 200 OK\r\nConnection: Upgrade, close\r\nContent-Length: 2\r\n\r\nOK').res.keepAlive).toBe(false);
+    expect(feed('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nOK').res.keepAlive).toBe(false);
+    expect(feed('HTTP/1.0 200 OK\r\nCONNECTION: Keep-Alive\r\nContent-Length: 2\r\n\r\nOK').res.keepAlive).toBe(true);
+    expect(feed('HTTP/1.0 200 OK\r\nConnection: foo, keep-alive\r\nContent-Length: 2\r\n\r\nOK').res.keepAlive).toBe(true);
+  });
+
+  it("reads the server's Keep-Alive timeout", () => {
+    expect(feed('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n').res.keepAliveHintMs).toBe(5000);
+    expect(feed('HTTP/1.1 200 OK\r\nkeep-alive: max=100, timeout = 2\r\nContent-Length: 0\r\n\r\n').res.keepAliveHintMs).toBe(2000);
+    expect(feed('HTTP/1.1 200 OK\r\nKeep-Alive: max=100\r\nContent-Length: 0\r\n\r\n').res.keepAliveHintMs).toBeNull();
+  });
+
+  it('cuts a body at the cap and does not reuse the connection', () => {
+    const { res, complete } = feed(`HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n${'x'.repeat(100)}`, [50, 70], 10);
+    expect(complete).toBe(true);
+    expect(res.body).toBe('x'.repeat(10));
+    expect(res.keepAlive).toBe(false);
+  });
+
+  it('does not reuse a connection that sent bytes after the response', () => {
+    const { res, complete } = feed('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOKjunk');
+    expect(complete).toBe(true);
+    expect(res.keepAlive).toBe(false);
+  });
+
+  it('tells a response cut short by the end of the connection', () => {
+    const { res } = feed('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOK');
+    expect(res.finishOnEof()).toBe(false);
+    expect(new Http1Response(10).started).toBe(false);
+    expect(res.started).toBe(true);
+  });
+
+  it('decodes UTF-8 split across reads', () => {
+    const body = Buffer.from('{"status":"ok","note":"€"}');
+    const raw = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+    const { res } = feed(raw, [raw.length - 4]);
+    expect(res.body).toBe('{"status":"ok","note":"€"}');
+  });
+});
+
+describe('Http1Response: bad answers', () => {
+  it.each([
+    ['not HTTP', 'SSH-2.0-OpenSSH_9.2\r\n\r\n', /not an HTTP\/1\.x response: "SSH-2\.0/],
+    ['HTTP/2 preface', 'HTTP/2 200\r\n\r\n', /not an HTTP\/1\.x response/],
+    ['a bad status code', 'HTTP/1.1 2x0 OK\r\n\r\n', /not an HTTP/],
+    ['a bad Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n', /bad Content-Length: 1e3/],
+    ['two Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nOK', /bad Content-Length/],
+    ['a bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /bad chunk size "zz"/],
+    ['no CRLF after a chunk', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX\r\n', /no CRLF after a chunk/],
+    ['101', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n', /switched protocols/],
+  ])('refuses %s', (_what, raw, message) => {
+    expect(() => feed(raw)).toThrow(HttpResponseError);
+    expect(() => feed(raw)).toThrow(message);
+  });
+
+  it('refuses headers over 16 KiB and chunk lines over 1 KiB', () => {
+    expect(() => feed(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(MAX_HEAD_BYTES)}`, [100, 9000])).toThrow(/over 16 KiB/);
+    expect(() => feed(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${'1'.repeat(2000)}`, [80, 900])).toThrow(/over 1 KiB/);
+  });
+});
+
+describe('Http1Response: property', () => {
+  it('reads the same response whatever the reads it comes in', () => {
+    const response = fc.record({
+      status: fc.constantFrom(200, 204, 500, 503),
+      body: fc.string({ unit: 'grapheme', maxLength: 40 }),
+      chunked: fc.boolean(),
+      chunkSize: fc.integer({ min: 1, max: 7 }),
+      extra: fc.array(fc.tuple(fc.constantFrom('X-A', 'Date', 'Connection', 'Server'), fc.constantFrom('1', 'keep-alive', 'x y')), { maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(response, fc.array(fc.nat(400), { maxLength: 8 }), ({ status, body, chunked, chunkSize, extra }, cuts) => {
+        const bytes = Buffer.from(status === 204 ? '' : body);
+        let framed: Buffer;
+        if (status === 204) framed = Buffer.alloc(0);
+        else if (!chunked) framed = bytes;
+        else {
+          const parts: Buffer[] = [];
+          for (let i = 0; i < bytes.length; i += chunkSize) {
+            const piece = bytes.subarray(i, i + chunkSize);
+            parts.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
+          }
+          framed = Buffer.concat([...parts, Buffer.from('0\r\n\r\n')]);
+        }
+        const head = [`HTTP/1.1 ${status} X`, ...extra.map(([k, v]) => `${k}: ${v}`), chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${bytes.length}`].join('\r\n');
+        const raw = Buffer.concat([Buffer.from(`${head}\r\n\r\n`), framed]);
+        const { res, complete } = feed(raw, cuts);
+        expect(complete).toBe(true);
+        expect(res.statusCode).toBe(status);
+        expect(res.body).toBe(status === 204 ? '' : body);
+        expect(res.keepAlive).toBe(true);
+      }),
+      { numRuns: Number(process.env.WARDEN_PROPERTY_RUNS ?? 500) },
+    );
+  });
+});
