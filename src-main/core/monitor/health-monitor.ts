@@ -6,6 +6,13 @@ import type { GpuMonitor } from '../gpu/gpu-monitor.js';
 import type { InflightRestart } from '../managers/inflight-restarts.js';
 import type { ProbeResult } from '../probes/probe.js';
 import { systemClock, type Clock } from './clock.js';
+import { CoalescingClock } from './coalescing-clock.js';
+
+/**
+ * The monitor's timers fire on a 10 ms grid (CoalescingClock): services due together are probed in
+ * one wake-up of the event loop. A check may start up to 10 ms after it is due, never before.
+ */
+export const MONITOR_TIMER_SLOT_MS = 10;
 import { EventBus, type Listener } from './event-bus.js';
 import type { ActionResult } from './machine.js';
 import { ServiceRunner, type ServiceRuntime } from './runner.js';
@@ -40,7 +47,7 @@ export class HealthMonitor {
   private phase: 'new' | 'running' | 'stopped' = 'new';
 
   constructor(private readonly deps: HealthMonitorDeps) {
-    this.clock = deps.clock ?? systemClock;
+    this.clock = deps.clock ?? new CoalescingClock(systemClock, MONITOR_TIMER_SLOT_MS);
     this.bus = new EventBus(deps.logger, 'service_status');
     this.probeBus = new EventBus(deps.logger, 'probe');
     for (const rt of deps.services) this.runners.set(rt.svc.name, this.makeRunner(rt));

@@ -213,6 +213,40 @@ export interface Step {
   effects: Effect[];
 }
 
+/**
+ * A copy of the state, field by field: what transition() starts from. A spread of this
+ * 24-field object cost four times as much (1.1 KB a copy in V8 11, two copies a check: a third
+ * of what a check allocated, issue 16); the return type makes the compiler name any field left out.
+ */
+export function copyState(s: MachineState): MachineState {
+  return {
+    phase: s.phase,
+    status: s.status,
+    message: s.message,
+    since: s.since,
+    updatedAt: s.updatedAt,
+    attempt: s.attempt,
+    restarts: s.restarts,
+    lastFailure: s.lastFailure,
+    latencyMs: s.latencyMs,
+    lastCheckAt: s.lastCheckAt,
+    episode: s.episode,
+    healthySince: s.healthySince,
+    lastWaitMs: s.lastWaitMs,
+    lastProbeAt: s.lastProbeAt,
+    gapUntil: s.gapUntil,
+    signalled: s.signalled,
+    signalGapUntil: s.signalGapUntil,
+    nextProbeAt: s.nextProbeAt,
+    probing: s.probing,
+    restart: s.restart,
+    wakeAt: s.wakeAt,
+    waitingFor: s.waitingFor,
+    maintenanceUntil: s.maintenanceUntil,
+    maintenanceReason: s.maintenanceReason,
+  };
+}
+
 /** A service nobody has probed yet. */
 export function initialState(now: number): MachineState {
   return {

@@ -318,26 +318,36 @@ export class ServiceRunner {
   private probe(): void {
     const { svc, manager } = this.runtime;
     const deep = this.deep;
-    const abort = new AbortController();
-    this.probeAbort = abort;
-    this.probeDone = (async () => {
-      let result: ProbeResult;
-      try {
-        result = await manager.checkHealth(svc, abort.signal);
-        if (deep && !abort.signal.aborted) result = await deep.follow(result, abort.signal);
-      } catch (err) {
-        // A probe never throws by contract; a bug in one must not end the loop.
-        this.deps.logger.error({ err, service: svc.name }, 'probe threw');
-        result = { state: 'down', reason: errorText(err), latencyMs: 0 };
-      }
-      this.probeAbort = null;
-      this.probeDone = null;
-      this.latencies.push(result.latencyMs); // the health check's own: a deep check's is shown apart
-      if (this.latencies.length > LATENCY_HISTORY) this.latencies.shift();
-      this.deps.probed(svc.name, result);
-      this.dispatch({ type: 'probed', result });
-    })();
+    // One controller serves probe after probe until one is aborted: there is one probe in flight
+    // at a time and each removes its listeners when done, so nothing builds up on it; a controller
+    // per probe was a fifth of what a check allocated (issue 16).
+    if (!this.probeAbort || this.probeAbort.signal.aborted) this.probeAbort = new AbortController();
+    const signal = this.probeAbort.signal;
+    // Promise callbacks made once per runner, not an async function per probe: this runs for every
+    // check of every service (issue 16).
+    let pending: Promise<ProbeResult>;
+    try {
+      pending = manager.checkHealth(svc, signal);
+    } catch (err) {
+      pending = Promise.reject(err as Error);
+    }
+    if (deep) pending = pending.then((result) => (signal.aborted ? result : deep.follow(result, signal)));
+    this.probeDone = pending.then(this.onProbeResult, this.onProbeError);
   }
+
+  /** A probe never throws by contract; a bug in one must not end the loop. */
+  private readonly onProbeError = (err: unknown): void => {
+    this.deps.logger.error({ err, service: this.name }, 'probe threw');
+    this.onProbeResult({ state: 'down', reason: errorText(err), latencyMs: 0 });
+  };
+
+  private readonly onProbeResult = (result: ProbeResult): void => {
+    this.probeDone = null;
+    this.latencies.push(result.latencyMs); // the health check's own: a deep check's is shown apart
+    if (this.latencies.length > LATENCY_HISTORY) this.latencies.shift();
+    this.deps.probed(this.name, result);
+    this.dispatch({ type: 'probed', result });
+  };
 
   private restart(manual: boolean, adopted: boolean): void {
     const adoption = adopted ? this.adoption : null;

@@ -5,6 +5,7 @@ import type { ProbeResult } from '../probes/probe.js';
 import {
   CRASH_LOOP_CAP_MS,
   PROBE_GAP_MS,
+  copyState,
   nextRetryAt,
   waitUntil,
   type ActionResult,
@@ -25,7 +26,7 @@ import {
  * mutates `state`. The README's transition table is this function, case by case.
  */
 export function transition(state: MachineState, input: Input, now: number, settings: MachineSettings): Step {
-  const c: Ctx = { s: { ...state }, fx: [], now, cfg: settings };
+  const c: Ctx = { s: copyState(state), fx: [], now, cfg: settings };
   if (input.type === 'tick') c.s.wakeAt = null; // the timer fired: none is pending any more
   if (c.s.phase.kind === 'stopped') {
     afterStop(c, input);

@@ -32,7 +32,9 @@ export class WardenMetrics {
     this.source = source;
     // Warden's own footprint, under the standard names (process_resident_memory_bytes,
     // process_open_fds, nodejs_heap_size_used_bytes …): what a soak run and Prometheus watch.
-    collectDefaultMetrics({ register: this.registry });
+    // The event-loop delay is sampled every 100 ms, not prom-client's 10 ms: at 10 ms that
+    // sampler alone woke an idle Warden 100 times a second (issue 16, bench/footprint.ts).
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
     if (gpu) this.gpuGauges(gpu);
     if (journal) {
       new Counter({

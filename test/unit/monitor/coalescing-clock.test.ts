@@ -1,0 +1,135 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../../src-main/core/monitor/clock.js';
+import { CoalescingClock } from '../../../src-main/core/monitor/coalescing-clock.js';
+
+/** A clock the test moves; counts the timers set on it (what would wake the event loop). */
+class ManualClock implements Clock {
+  time = 0;
+  armed = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  private next = 1;
+  now(): number {
+    return this.time;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.timers.set(id, { at: this.time + ms, fn });
+    this.armed++;
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  get pending(): number {
+    return this.timers.size;
+  }
+  /** Runs every timer due by `to`, in time order, the clock set to each one's time (the first `early` ms before it). */
+  advance(to: number, early = 0): void {
+    for (;;) {
+      const due = [...this.timers.entries()].filter(([, t]) => t.at <= to).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.time = Math.max(this.time, due[1].at - early);
+      early = 0; // only the first one fires early
+      due[1].fn();
+    }
+    this.time = to;
+  }
+}
+
+describe('CoalescingClock', () => {
+  it('runs timers due in the same slot on one timer underneath, at the end of the slot', () => {
+    const base = new ManualClock();
+    const clock = new CoalescingClock(base, 20);
+    const ran: [string, number][] = [];
+    base.time = 1003;
+    for (const [name, ms] of [['a', 1000], ['b', 1005], ['c', 1017], ['d', 1030]] as const) clock.setTimeout(() => ran.push([name, base.now()]), ms);
+    expect(base.armed).toBe(2); // slots 2020 and 2040
+    base.advance(3000);
+    expect(ran).toEqual([['a', 2020], ['b', 2020], ['c', 2020], ['d', 2040]]);
+  });
+
+  it('never runs a timer early, even when the timer underneath fires early', () => {
+    const base = new ManualClock();
+    const clock = new CoalescingClock(base, 20);
+    let ranAt = -1;
+    clock.setTimeout(() => (ranAt = base.now()), 15);
+    base.advance(100, 1); // fires 1 ms before its time: re-armed for the rest
+    expect(ranAt).toBe(20);
+  });
+
+  it('clears one timer without the others of its slot, and the slot timer with its last one', () => {
+    const base = new ManualClock();
+    const clock = new CoalescingClock(base, 20);
+    const ran: string[] = [];
+    const a = clock.setTimeout(() => ran.push('a'), 5);
+    const b = clock.setTimeout(() => ran.push('b'), 6);
+    clock.clearTimeout(a);
+    clock.clearTimeout(a); // twice is harmless
+    clock.clearTimeout(null);
+    expect(base.pending).toBe(1);
+    clock.clearTimeout(b);
+    expect(base.pending).toBe(0);
+    const c = clock.setTimeout(() => ran.push('c'), 5);
+    base.advance(100);
+    clock.clearTimeout(c); // after it ran: nothing
+    expect(ran).toEqual(['c']);
+  });
+
+  it('lets a timer clear a later one of its slot and set new ones, and runs the others when one throws', () => {
+    const base = new ManualClock();
+    const clock = new CoalescingClock(base, 20);
+    const ran: string[] = [];
+    let second: unknown = null;
+    clock.setTimeout(() => {
+      ran.push('first');
+      clock.clearTimeout(second);
+      clock.setTimeout(() => ran.push('again'), 0);
+      throw new Error('boom');
+    }, 1);
+    second = clock.setTimeout(() => ran.push('second'), 2);
+    clock.setTimeout(() => ran.push('third'), 3);
+    expect(() => base.advance(20)).toThrow('boom');
+    expect(ran).toEqual(['first', 'third']);
+    base.advance(40);
+    expect(ran).toEqual(['first', 'third', 'again']);
+  });
+
+  it('property: every timer not cleared runs once, no sooner than due and within a slot after', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), ms: fc.integer({ min: 0, max: 200 }) }),
+      fc.record({ kind: fc.constant('clear' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('advance' as const), by: fc.integer({ min: 0, max: 80 }) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 50 }), fc.array(op, { maxLength: 60 }), (slot, ops) => {
+        const base = new ManualClock();
+        const clock = new CoalescingClock(base, slot);
+        const timers: { due: number; handle: unknown; runs: number[]; cleared: boolean }[] = [];
+        for (const o of ops) {
+          if (o.kind === 'set') {
+            const t = { due: base.now() + o.ms, handle: null as unknown, runs: [] as number[], cleared: false };
+            t.handle = clock.setTimeout(() => t.runs.push(base.now()), o.ms);
+            timers.push(t);
+          } else if (o.kind === 'clear' && timers.length > 0) {
+            const t = timers[o.pick % timers.length]!;
+            if (t.runs.length === 0) t.cleared = true;
+            clock.clearTimeout(t.handle);
+          } else if (o.kind === 'advance') base.advance(base.now() + o.by);
+        }
+        base.advance(base.now() + 1000);
+        for (const t of timers) {
+          if (t.cleared) expect(t.runs).toEqual([]);
+          else {
+            expect(t.runs).toHaveLength(1);
+            expect(t.runs[0]).toBeGreaterThanOrEqual(t.due);
+            expect(t.runs[0]).toBeLessThan(t.due + slot);
+          }
+        }
+        expect(base.pending).toBe(0);
+      }),
+      { numRuns: Number(process.env.WARDEN_PROPERTY_RUNS ?? 300) },
+    );
+  });
+});
