@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- <name> [args…]`: reproducible benchmarks that print figures (never asserted
  * in tests). Names: detection (crash → unhealthy/healthy, shell and docker), probes (checks per
- * CPU-second), soak (20 services for N minutes: growth per hour, and events counted three ways).
+ * CPU-second), soak (20 services for N minutes: growth per hour, and events counted three ways), footprint
+ * (N services at 1 s: checks per CPU-second, peak RSS and heap, beside a bare node:http client and monit).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ const BENCHES: Record<string, string> = {
   detection: './detection.ts',
   probes: './probe-throughput.ts',
   soak: './soak.ts',
+  footprint: './footprint.ts',
 };
 
 const [name = '', ...args] = process.argv.slice(2);
