@@ -108,6 +108,7 @@ export class HttpProbe implements Probe {
     check.reused = this.socketUsed;
     check.response = new Http1Response(MAX_HEALTH_BODY_BYTES);
     this.socketUsed = true;
+    this.socket!.ref();
     this.socket!.write(this.request);
   }
 
@@ -157,7 +158,8 @@ export class HttpProbe implements Probe {
     const check = this.current;
     if (!check) return;
     const response = check.response!;
-    if (response.finishOnEof()) return this.answered(check);
+    // A body read to the end is whole only when the connection ended cleanly (a reset cuts it short).
+    if (error === null && response.finishOnEof()) return this.answered(check);
     // A kept-alive connection the server closed as we used it: once more on a fresh one (GET is idempotent).
     if (check.reused && !response.started && !check.retried) {
       check.retried = true;
@@ -170,6 +172,8 @@ export class HttpProbe implements Probe {
     const response = check.response!;
     if (!response.keepAlive) this.drop();
     else {
+      // An idle connection never keeps the process alive (as undici's did not).
+      this.socket?.unref();
       this.idleSince = performance.now();
       // A server that says it closes idle connections sooner than our limit: leave them a second earlier.
       if (response.keepAliveHintMs !== null) this.keepAliveMs = Math.min(KEEP_ALIVE_MS, response.keepAliveHintMs - 1000);
