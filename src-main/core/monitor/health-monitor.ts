@@ -8,14 +8,15 @@ import type { ProbeResult } from '../probes/probe.js';
 import { systemClock, type Clock } from './clock.js';
 import { CoalescingClock } from './coalescing-clock.js';
 
+import { EventBus, type Listener } from './event-bus.js';
+import type { ActionResult } from './machine.js';
+import { ServiceRunner, type ServiceRuntime } from './runner.js';
+
 /**
  * The monitor's timers fire on a 10 ms grid (CoalescingClock): services due together are probed in
  * one wake-up of the event loop. A check may start up to 10 ms after it is due, never before.
  */
 export const MONITOR_TIMER_SLOT_MS = 10;
-import { EventBus, type Listener } from './event-bus.js';
-import type { ActionResult } from './machine.js';
-import { ServiceRunner, type ServiceRuntime } from './runner.js';
 
 export type { ServiceRuntime } from './runner.js';
 export type { ActionResult } from './machine.js';

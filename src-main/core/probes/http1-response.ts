@@ -109,6 +109,8 @@ export class Http1Response {
     // The first match from `from`: one that runs past `to` would be stale bytes of a reused buffer.
     const found = block.indexOf(CRLFCRLF, from);
     if (found < 0 || found + 4 > to) {
+      // Another protocol on the port (an SSH or Redis banner) is told at once, not at the deadline.
+      if (to - from >= 12 && statusCodeOf(block, from, to) === null) this.parseHead(block, from, to);
       if (to - from > MAX_HEAD_BYTES) throw new HttpResponseError('response headers over 16 KiB');
       this.head = Buffer.from(block.subarray(from, to));
       return end;
@@ -140,7 +142,7 @@ export class Http1Response {
       const end = lineEndOf(buf, at, to);
       const colon = buf.indexOf(0x3a, at);
       const n = colon - at;
-      // Only four names matter, each of a length of its own among 10, 14 and 17.
+      // Only four names matter, of lengths 10 (connection, keep-alive), 14 and 17: others are skipped unread.
       if (colon > at && colon < end && (n === 10 || n === 14 || n === 17)) {
         let vs = colon + 1;
         let ve = end;

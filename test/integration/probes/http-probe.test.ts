@@ -344,7 +344,7 @@ describe('HttpProbe: connections and URLs', () => {
     let greet = true;
     const raw = createTcpServer((socket) => {
       sockets.push(socket);
-      if (greet) socket.write('SSH-2.0-OpenSSH_9.2\r\n\r\n');
+      if (greet) socket.write('SSH-2.0-OpenSSH_9.2\r\n'); // a real banner: one line, then it waits
       else
         socket.once('data', () => {
           socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK');
