@@ -4,7 +4,6 @@ export class HttpResponseError extends Error {}
 /** Heads beyond this are refused: a health answer's status line and headers are a few hundred bytes. */
 export const MAX_HEAD_BYTES = 16 * 1024;
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 const CONTENT_LENGTH = Buffer.from('content-length');
 const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
 const CONNECTION = Buffer.from('connection');
@@ -101,14 +100,17 @@ export class Http1Response {
     let block = buf;
     let from = start;
     let to = end;
+    // Empty lines before a status line are skipped, as llhttp does (RFC 9112 §2.2's robustness rule;
+    // an old server may end a body with a stray CRLF).
+    if (!this.head) while (from < to && (buf[from] === 0x0d || buf[from] === 0x0a)) from++;
+    if (from === to) return end;
     if (this.head) {
       block = Buffer.concat([this.head, buf.subarray(start, end)]);
       from = 0;
       to = block.length;
     }
-    // The first match from `from`: one that runs past `to` would be stale bytes of a reused buffer.
-    const found = block.indexOf(CRLFCRLF, from);
-    if (found < 0 || found + 4 > to) {
+    const found = headEndOf(block, from, to);
+    if (found < 0) {
       // Another protocol on the port (an SSH or Redis banner) is told at once, not at the deadline.
       if (to - from >= 12 && statusCodeOf(block, from, to) === null) this.parseHead(block, from, to);
       if (to - from > MAX_HEAD_BYTES) throw new HttpResponseError('response headers over 16 KiB');
@@ -138,12 +140,13 @@ export class Http1Response {
     let chunked = false;
     let close = false;
     let keepAliveToken = false;
+    let hintMs: number | null = null;
     for (let at = lineEndOf(buf, from, to) + 2; at < to; ) {
       const end = lineEndOf(buf, at, to);
-      const colon = buf.indexOf(0x3a, at);
+      const colon = byteIn(buf, 0x3a, at, end);
       const n = colon - at;
       // Only four names matter, of lengths 10 (connection, keep-alive), 14 and 17: others are skipped unread.
-      if (colon > at && colon < end && (n === 10 || n === 14 || n === 17)) {
+      if (colon > at && (n === 10 || n === 14 || n === 17)) {
         let vs = colon + 1;
         let ve = end;
         while (vs < ve && (buf[vs] === 0x20 || buf[vs] === 0x09)) vs++;
@@ -165,17 +168,20 @@ export class Http1Response {
           }
         } else if (nameIs(buf, at, KEEP_ALIVE)) {
           const seconds = keepAliveTimeout(buf, vs, ve);
-          if (seconds !== null) this.keepAliveHintMs = seconds * 1000;
+          if (seconds !== null) hintMs = seconds * 1000;
         }
       }
       at = end + 2;
     }
     if (code >= 100 && code < 200) {
       if (code === 101) throw new HttpResponseError('the server switched protocols');
-      return; // an interim answer (100 Continue, 103 Early Hints): the real one follows
+      return; // an interim answer (100 Continue, 103 Early Hints): the real one follows, with its own headers
     }
     this.statusCode = code;
-    this.keepAlive = !close && (http11 || keepAliveToken);
+    this.keepAliveHintMs = hintMs;
+    // Both Transfer-Encoding and Content-Length may be an attempt at response splitting: the body is
+    // read by Transfer-Encoding, and the connection is not trusted with another request (RFC 9112 §6.1).
+    this.keepAlive = !close && (http11 || keepAliveToken) && !(encoded && length !== null);
     if (code === 204 || code === 304) this.framing = 'done';
     else if (chunked) this.framing = 'chunk-size';
     else if (length !== null && !encoded) {
@@ -237,6 +243,30 @@ function statusCodeOf(buf: Buffer, from: number, to: number): number | null {
   const code = digits(buf, from + 9, from + 12);
   const after = buf[from + 12];
   return code !== null && (to === from + 12 || after === 0x20 || after === 0x0d) ? code : null;
+}
+
+/**
+ * Where the first CRLFCRLF in buf[from, to) starts, or -1. A loop rather than Buffer#indexOf: the
+ * buffer is reused for every read, and indexOf, which has no end, would scan its stale bytes to
+ * 64 KiB whenever a head is split across reads. A byte that is neither CR nor LF rules out the
+ * next three positions as the sequence's last byte, so most bytes are skipped.
+ */
+function headEndOf(buf: Buffer, from: number, to: number): number {
+  for (let i = from + 3; i < to; ) {
+    const b = buf[i];
+    if (b === 0x0a) {
+      if (buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) return i - 3;
+      i += 2;
+    } else if (b === 0x0d) i += 1;
+    else i += 4;
+  }
+  return -1;
+}
+
+/** Where `byte` first occurs in buf[from, to), or -1 (bounded, unlike indexOf: see headEndOf). */
+function byteIn(buf: Buffer, byte: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (buf[i] === byte) return i;
+  return -1;
 }
 
 /** Where the line starting at `at` ends (its CR), or `to`. */

@@ -2,16 +2,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Http1Response, HttpResponseError, MAX_HEAD_BYTES } from '../../../src-main/core/probes/http1-response.js';
 
-/** Feeds `raw` in the given pieces, each through one shared, reused buffer (as the probe does); returns the response and whether it completed. */
-function feed(raw: string | Buffer, cuts: number[] = [], maxBody = 64 * 1024): { res: Http1Response; complete: boolean } {
+/**
+ * Feeds `raw` in the given pieces, each through one shared, reused buffer (as the probe does), with
+ * `stale` bytes after each read; returns the response and whether it completed.
+ */
+function feed(raw: string | Buffer, cuts: number[] = [], maxBody = 64 * 1024, stale = 'A'): { res: Http1Response; complete: boolean } {
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw;
-  const shared = Buffer.alloc(bytes.length + 64, 0x41); // stale bytes after each read
+  const shared = Buffer.alloc(bytes.length + 64);
   const res = new Http1Response(maxBody);
   let complete = false;
   let at = 0;
   for (const end of [...cuts.filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b), bytes.length]) {
     if (end <= at) continue;
-    shared.fill(0x41);
+    shared.fill(stale);
     bytes.copy(shared, 0, at, end);
     complete = res.feed(shared, 0, end - at);
     at = end;
@@ -54,6 +57,31 @@ describe('Http1Response: framing', () => {
     expect(feed('HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n').complete).toBe(true);
     const { res } = feed('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK');
     expect(res).toMatchObject({ statusCode: 200, body: 'OK' });
+  });
+
+  it('keeps the Keep-Alive hint of the final answer only, not of a 1xx before it', () => {
+    const { res } = feed('HTTP/1.1 100 Continue\r\nKeep-Alive: timeout=1\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK');
+    expect(res).toMatchObject({ statusCode: 200, keepAliveHintMs: null, keepAlive: true });
+  });
+
+  it('does not reuse a connection whose answer had both Transfer-Encoding and Content-Length (RFC 9112 §6.1)', () => {
+    const { res, complete } = feed('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+    expect(complete).toBe(true);
+    expect(res).toMatchObject({ body: 'ok', keepAlive: false });
+  });
+
+  it('skips empty lines before the status line, as llhttp does', () => {
+    const { res, complete } = feed('\r\n\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK', [1, 2]);
+    expect(complete).toBe(true);
+    expect(res).toMatchObject({ statusCode: 200, body: 'OK', keepAlive: true });
+  });
+
+  it('finds the end of a head split across reads, whatever stale bytes the shared buffer holds beyond the read', () => {
+    const raw = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK';
+    for (const cut of [10, 20, 35, 36, 37]) {
+      const { res, complete } = feed(raw, [cut], 64 * 1024, '\r\n\r\n');
+      expect({ cut, complete, body: res.body }).toEqual({ cut, complete: true, body: 'OK' });
+    }
   });
 
   it('closes on Connection: close, and on HTTP/1.0 unless it says keep-alive', () => {
@@ -129,7 +157,7 @@ describe('Http1Response: property', () => {
       extra: fc.array(fc.tuple(fc.constantFrom('X-A', 'Date', 'Connection', 'Server'), fc.constantFrom('1', 'keep-alive', 'x y')), { maxLength: 3 }),
     });
     fc.assert(
-      fc.property(response, fc.array(fc.nat(400), { maxLength: 8 }), ({ status, body, chunked, chunkSize, extra }, cuts) => {
+      fc.property(response, fc.array(fc.nat(400), { maxLength: 8 }), fc.constantFrom('A', '\r\n', '\r\n\r\n', 'HTTP/1.1 200 OK\r\n'), fc.constantFrom('', '\r\n'), ({ status, body, chunked, chunkSize, extra }, cuts, stale, before) => {
         const bytes = Buffer.from(status === 204 ? '' : body);
         let framed: Buffer;
         if (status === 204) framed = Buffer.alloc(0);
@@ -143,8 +171,8 @@ describe('Http1Response: property', () => {
           framed = Buffer.concat([...parts, Buffer.from('0\r\n\r\n')]);
         }
         const head = [`HTTP/1.1 ${status} X`, ...extra.map(([k, v]) => `${k}: ${v}`), chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${bytes.length}`].join('\r\n');
-        const raw = Buffer.concat([Buffer.from(`${head}\r\n\r\n`), framed]);
-        const { res, complete } = feed(raw, cuts);
+        const raw = Buffer.concat([Buffer.from(`${before}${head}\r\n\r\n`), framed]);
+        const { res, complete } = feed(raw, cuts, 64 * 1024, stale);
         expect(complete).toBe(true);
         expect(res.statusCode).toBe(status);
         expect(res.body).toBe(status === 204 ? '' : body);
