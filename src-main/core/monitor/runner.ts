@@ -13,11 +13,14 @@ import type { Clock } from './clock.js';
 import { DeepCheckCadence } from './deep-check-cadence.js';
 import { resolveDeepCheck } from '../probes/deep-check.js';
 import { initialState, machineSettings, nextRetryAt, type ActionResult, type Diagnosis, type Effect, type Input, type MachineSettings, type MachineState } from './machine.js';
-import { transition, waitField } from './transitions.js';
+import { transitionInPlace, waitField } from './transitions.js';
 
 const LATENCY_HISTORY = 60;
 /** Node runs a timer longer than 2^31-1 ms after 1 ms: longer waits are cut to this (≈ 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The input a timer gives: one object for all (inputs are never changed). */
+const TICK: Input = Object.freeze({ type: 'tick' });
 
 /** A service as the monitor runs it: its resolved settings and the strategy that acts on it. */
 export interface ServiceRuntime {
@@ -269,7 +272,7 @@ export class ServiceRunner {
   }
 
   private step(input: Input): ActionResult | undefined {
-    const { state, effects } = transition(this.state, input, this.deps.clock.now(), this.settings);
+    const { state, effects } = transitionInPlace(this.state, input, this.deps.clock.now(), this.settings);
     this.state = state;
     let reply: ActionResult | undefined;
     for (const fx of effects) reply = this.run(fx) ?? reply;
@@ -309,11 +312,14 @@ export class ServiceRunner {
     if (at === null) return;
     // A wait cut to Node's limit fires early: the machine then simply sets the timer again.
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - clock.now()));
-    this.timer = clock.setTimeout(() => {
-      this.timer = null;
-      this.dispatch({ type: 'tick' });
-    }, delay);
+    this.timer = clock.setTimeout(this.onTimer, delay);
   }
+
+  /** Made once per runner: a closure per timer was made for every check of every service (issue 16). */
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.dispatch(TICK);
+  };
 
   private probe(): void {
     const { svc, manager } = this.runtime;

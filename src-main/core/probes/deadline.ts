@@ -6,10 +6,25 @@ export interface Deadline {
 const ONCE = { once: true } as const;
 
 /**
- * One check's time budget (see startDeadline). An object that is its own abort listener
- * (handleEvent) and its timer's argument: this runs for every check of every service, and a
- * closure per callback was a good part of what a check allocated (ARCHITECTURE.md perf budget,
- * issue 16). Nothing stays registered on a long-lived caller signal afterwards.
+ * The deadlines live on each caller signal. A signal gets one abort listener, the first time a
+ * deadline sees it, however many checks it then serves: a monitor passes the same signal to
+ * probe after probe, and registering and removing an EventTarget listener per check was a tenth
+ * of what a check allocated (issue 16). Nothing builds up on a long-lived signal: its set holds
+ * only the checks still running, and the entry goes with the signal.
+ */
+const live = new WeakMap<AbortSignal, Set<CheckDeadline>>();
+
+function onCallerAbort(event: Event): void {
+  const signal = event.target as AbortSignal;
+  const deadlines = live.get(signal);
+  live.delete(signal);
+  // expire() takes each one out of the set; a deleted entry not yet reached is skipped.
+  for (const deadline of deadlines ?? []) deadline.expire('aborted');
+}
+
+/**
+ * One check's time budget (see startDeadline): its timer's argument, so no closure is made per
+ * check (this runs for every check of every service; ARCHITECTURE.md perf budget, issue 16).
  */
 class CheckDeadline implements Deadline {
   private live = true;
@@ -22,13 +37,18 @@ class CheckDeadline implements Deadline {
   ) {
     this.timer = setTimeout(onTimer, timeoutMs, this);
     // Never synchronously: callers may still be setting up what onExpire touches.
-    if (signal?.aborted) queueMicrotask(() => this.expire('aborted'));
-    else signal?.addEventListener('abort', this, ONCE);
-  }
-
-  /** The caller's signal aborted. */
-  handleEvent(): void {
-    this.expire('aborted');
+    if (!signal) return;
+    if (signal.aborted) {
+      queueMicrotask(() => this.expire('aborted'));
+      return;
+    }
+    let deadlines = live.get(signal);
+    if (!deadlines) {
+      deadlines = new Set();
+      live.set(signal, deadlines);
+      signal.addEventListener('abort', onCallerAbort, ONCE);
+    }
+    deadlines.add(this);
   }
 
   expire(reason: string): void {
@@ -40,7 +60,7 @@ class CheckDeadline implements Deadline {
   dispose(): void {
     this.live = false;
     clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this);
+    if (this.signal) live.get(this.signal)?.delete(this);
   }
 }
 

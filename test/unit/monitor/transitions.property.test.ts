@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServiceAction, ServiceStatusEvent } from '../../../src-shared/protocol.js';
 import { PERMANENT_CAUSES, type FailureCause } from '../../../src-shared/causes.js';
 import { PROBE_GAP_MS, initialState, type Effect, type Input, type MachineSettings, type MachineState, type PhaseKind } from '../../../src-main/core/monitor/machine.js';
-import { transition } from '../../../src-main/core/monitor/transitions.js';
+import { transition, transitionInPlace } from '../../../src-main/core/monitor/transitions.js';
 import type { RestartResult } from '../../../src-main/core/managers/service-manager.js';
 import type { ProbeResult } from '../../../src-main/core/probes/probe.js';
 
@@ -126,6 +126,12 @@ class World {
     const copy = structuredClone(before);
     const { state, effects } = transition(before, input, this.now, this.cfg);
     expect(before, 'transition never mutates its input').toEqual(copy);
+    // The runner's step, made in place on a state it owns, is the same step.
+    const owned = structuredClone(before);
+    const inPlace = transitionInPlace(owned, input, this.now, this.cfg);
+    expect(inPlace.state, 'transitionInPlace changes the state it is given').toBe(owned);
+    expect(inPlace.state, 'transitionInPlace gives the state transition gives').toEqual(state);
+    expect(inPlace.effects, 'transitionInPlace gives the effects transition gives').toEqual(effects);
     this.state = state;
     this.check(before, input, effects);
     return effects;

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { startDeadline } from '../../../src-main/core/probes/deadline.js';
 
@@ -30,5 +31,37 @@ describe('startDeadline', () => {
     controller.abort();
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(reasons).toEqual([]);
+  });
+});
+
+describe('startDeadline on a signal that serves check after check', () => {
+  it('holds one abort listener on it, however many checks it serves, and aborts only the checks still running', async () => {
+    const controller = new AbortController();
+    for (let i = 0; i < 100; i++) startDeadline(60_000, controller.signal, () => undefined).dispose();
+    const reasons: string[] = [];
+    const running = [1, 2, 3].map((n) => startDeadline(60_000, controller.signal, (r) => reasons.push(`${n}:${r}`)));
+    startDeadline(60_000, controller.signal, (r) => reasons.push(`done:${r}`)).dispose();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort();
+    expect(reasons).toEqual(['1:aborted', '2:aborted', '3:aborted']);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    for (const d of running) d.dispose(); // after they expired: harmless
+    // A deadline started on the aborted signal still learns it, asynchronously.
+    startDeadline(60_000, controller.signal, (r) => reasons.push(`late:${r}`));
+    await Promise.resolve();
+    expect(reasons.at(-1)).toBe('late:aborted');
+  });
+
+  it('lets one check give up on another of the same signal when it expires (the other is not told twice)', () => {
+    const controller = new AbortController();
+    const reasons: string[] = [];
+    let second: { dispose(): void } | null = null;
+    startDeadline(60_000, controller.signal, (r) => {
+      reasons.push(`first:${r}`);
+      second?.dispose();
+    });
+    second = startDeadline(60_000, controller.signal, (r) => reasons.push(`second:${r}`));
+    controller.abort();
+    expect(reasons).toEqual(['first:aborted']);
   });
 });
