@@ -16,19 +16,21 @@ interface Slot {
 /**
  * A clock whose timers fire on a grid of `slotMs`: every timer due in the same slot shares one
  * timer of the clock underneath and they run together, never before they are due and at most
- * `slotMs` after. While a slot's callbacks run, now() is the slot's time for all of them, as
- * libuv caches its loop time for one iteration: a timer set from one of them counts from there,
- * so services probed together are due together again, however long the probes before them took.
- * now() never goes back (Date.now() can). 200 services checked every second then wake the event
- * loop about once a second instead of 200 times, their requests written in one go and their
- * answers read in one go. Those wake-ups were most of what a check cost beyond its request
- * (issue 16, bench/footprint.ts).
+ * `slotMs` after (unless the loop was busy longer). While a slot's callbacks run, now() is one
+ * time for all of them: the slot's own when it fired within a slot of it, else the time it fired.
+ * A timer set from one of them counts from there, so services probed together are due together
+ * again, however long the probes before them took. That one time may be up to a slot behind the
+ * wall clock, so now() also never goes back by less than a slot (a time told outside a slot, then
+ * a slot's); a larger step back is the wall clock's own and is followed, as Date.now() is.
+ * 200 services checked every second then wake the event loop about once a second instead of 200
+ * times, their requests written in one go and their answers read in one go. Those wake-ups were
+ * most of what a check cost beyond its request (issue 16, bench/footprint.ts).
  */
 export class CoalescingClock implements Clock {
   private readonly slots = new Map<number, Slot>();
   /** The time every callback of the slot being run sees, or null outside one. */
   private batchNow: number | null = null;
-  /** The latest time told: now() never goes back. */
+  /** The latest time told. */
   private told = -Infinity;
 
   constructor(
@@ -37,10 +39,14 @@ export class CoalescingClock implements Clock {
   ) {}
 
   now(): number {
-    if (this.batchNow !== null) return this.batchNow;
-    const now = this.base.now();
-    if (now > this.told) this.told = now;
-    return this.told;
+    return this.batchNow ?? this.tell(this.base.now());
+  }
+
+  /** `t`, or the time told last when that is ahead of it by less than a slot (see the class comment). */
+  private tell(t: number): number {
+    if (t < this.told && this.told - t < this.slotMs) return this.told;
+    this.told = t;
+    return t;
   }
 
   setTimeout(fn: () => void, ms: number): unknown {
@@ -76,15 +82,16 @@ export class CoalescingClock implements Clock {
   private fire(slot: Slot): void {
     // Node may fire a timer up to a millisecond early by the wall clock (its loop time is cached
     // at the start of an iteration): wait out the rest, so nothing runs before it is due.
-    if (this.base.now() < slot.at) return this.arm(slot);
+    const t = this.base.now();
+    if (t < slot.at) return this.arm(slot);
     this.slots.delete(slot.at);
-    // Every callback of the slot sees the slot's time (or a later one already told): a service
-    // probed at it is due again exactly one interval later, on the grid, in the same slot as the
-    // others probed with it. With the time each callback ran at instead, the time the callbacks
-    // before it took pushed some of them past a slot edge, and services due together drifted
-    // apart, one slot at a time, into as many wake-ups a second as there are slots.
-    this.batchNow = Math.max(slot.at, this.told);
-    this.told = this.batchNow;
+    // One time for every callback of the slot: a service probed at it is due again exactly one
+    // interval later, on the grid, in the same slot as the others probed with it. With the time
+    // each callback ran at instead, the callbacks before it pushed some past a slot edge, and
+    // services due together drifted apart, a slot at a time, into a wake-up each. A slot that
+    // fired late (a stalled loop, a suspended laptop) takes the time it fired: never a stale one.
+    const outer = this.batchNow;
+    this.batchNow = this.tell(t - slot.at < this.slotMs ? slot.at : t);
     let failure: { err: unknown } | null = null;
     // A callback may clear one due after it (skipped) or set new ones (they go to a later slot).
     for (const pending of slot.pending) {
@@ -99,7 +106,7 @@ export class CoalescingClock implements Clock {
         failure ??= { err };
       }
     }
-    this.batchNow = null;
+    this.batchNow = outer; // null, unless a clock underneath fired this from inside another slot (tests)
     if (failure) throw failure.err;
   }
 }

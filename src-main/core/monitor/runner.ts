@@ -325,8 +325,8 @@ export class ServiceRunner {
     const { svc, manager } = this.runtime;
     const deep = this.deep;
     // One controller serves probe after probe until one is aborted: there is one probe in flight
-    // at a time and each removes its listeners when done, so nothing builds up on it; a controller
-    // per probe was a fifth of what a check allocated (issue 16).
+    // at a time, and its signal holds one listener for them all (probes/deadline.ts), so nothing
+    // builds up on it; a controller per probe was a fifth of what a check allocated (issue 16).
     if (!this.probeAbort || this.probeAbort.signal.aborted) this.probeAbort = new AbortController();
     const signal = this.probeAbort.signal;
     // Promise callbacks made once per runner, not an async function per probe: this runs for every

@@ -1,4 +1,4 @@
-/** A started deadline; dispose() once the check is over (clears the timer and the caller listener). */
+/** A started deadline; dispose() once the check is over (clears its timer; the caller's signal no longer ends it). */
 export interface Deadline {
   dispose(): void;
 }
@@ -12,14 +12,23 @@ const ONCE = { once: true } as const;
  * of what a check allocated (issue 16). Nothing builds up on a long-lived signal: its set holds
  * only the checks still running, and the entry goes with the signal.
  */
-const live = new WeakMap<AbortSignal, Set<CheckDeadline>>();
+const bySignal = new WeakMap<AbortSignal, Set<CheckDeadline>>();
 
 function onCallerAbort(event: Event): void {
   const signal = event.target as AbortSignal;
-  const deadlines = live.get(signal);
-  live.delete(signal);
-  // expire() takes each one out of the set; a deleted entry not yet reached is skipped.
-  for (const deadline of deadlines ?? []) deadline.expire('aborted');
+  const deadlines = bySignal.get(signal);
+  bySignal.delete(signal);
+  let failure: { err: unknown } | null = null;
+  // One disposed by another's onExpire meanwhile is not told (expire() does nothing once disposed).
+  for (const deadline of deadlines ?? []) {
+    try {
+      deadline.expire('aborted');
+    } catch (err) {
+      // One caller's bug must not leave the others to their timeout; it still surfaces.
+      failure ??= { err };
+    }
+  }
+  if (failure) throw failure.err;
 }
 
 /**
@@ -42,10 +51,10 @@ class CheckDeadline implements Deadline {
       queueMicrotask(() => this.expire('aborted'));
       return;
     }
-    let deadlines = live.get(signal);
+    let deadlines = bySignal.get(signal);
     if (!deadlines) {
       deadlines = new Set();
-      live.set(signal, deadlines);
+      bySignal.set(signal, deadlines);
       signal.addEventListener('abort', onCallerAbort, ONCE);
     }
     deadlines.add(this);
@@ -60,7 +69,7 @@ class CheckDeadline implements Deadline {
   dispose(): void {
     this.live = false;
     clearTimeout(this.timer);
-    if (this.signal) live.get(this.signal)?.delete(this);
+    if (this.signal) bySignal.get(this.signal)?.delete(this);
   }
 }
 
@@ -73,6 +82,8 @@ function onTimer(deadline: CheckDeadline): void {
  * out, or `onExpire("aborted")` when the caller's signal aborts (at once if it already has),
  * whichever comes first, never synchronously and never after dispose(). A timer and a callback
  * rather than an AbortController: cheaper, and the caller decides what giving up means.
+ * `callerSignal` should be a plain AbortController's: it keeps one listener until it aborts, and a
+ * signal Node keeps alive while it has listeners (AbortSignal.timeout()'s) would stay until it fires.
  */
 export function startDeadline(timeoutMs: number, callerSignal: AbortSignal | undefined, onExpire: (reason: string) => void): Deadline {
   return new CheckDeadline(timeoutMs, callerSignal, onExpire);

@@ -47,7 +47,6 @@ export class Http1Response {
 
   /** Feeds buf[start, end); true once the response is complete (or the body cap is reached). Throws HttpResponseError. */
   feed(buf: Buffer, start: number, end: number): boolean {
-    if (end > start) this.started = true;
     let at = start;
     while (at < end || this.framing === 'done') {
       switch (this.framing) {
@@ -100,16 +99,21 @@ export class Http1Response {
     let block = buf;
     let from = start;
     let to = end;
-    // Empty lines before a status line are skipped, as llhttp does (RFC 9112 §2.2's robustness rule;
-    // an old server may end a body with a stray CRLF).
+    // Empty lines before a status line are skipped, as llhttp is lenient to them (RFC 9112 §2.2 asks
+    // it of servers reading requests); they are not the answer starting, so a reused connection
+    // that sends only those and closes is still tried again.
     if (!this.head) while (from < to && (buf[from] === 0x0d || buf[from] === 0x0a)) from++;
     if (from === to) return end;
+    this.started = true;
+    // Only the bytes after the kept ones can complete the CRLFCRLF: a split head is not scanned anew.
+    let scanFrom = from;
     if (this.head) {
+      scanFrom = Math.max(0, this.head.length - 3);
       block = Buffer.concat([this.head, buf.subarray(start, end)]);
       from = 0;
       to = block.length;
     }
-    const found = headEndOf(block, from, to);
+    const found = headEndOf(block, scanFrom, to);
     if (found < 0) {
       // Another protocol on the port (an SSH or Redis banner) is told at once, not at the deadline.
       if (to - from >= 12 && statusCodeOf(block, from, to) === null) this.parseHead(block, from, to);
@@ -179,9 +183,10 @@ export class Http1Response {
     }
     this.statusCode = code;
     this.keepAliveHintMs = hintMs;
-    // Both Transfer-Encoding and Content-Length may be an attempt at response splitting: the body is
-    // read by Transfer-Encoding, and the connection is not trusted with another request (RFC 9112 §6.1).
-    this.keepAlive = !close && (http11 || keepAliveToken) && !(encoded && length !== null);
+    // Both Transfer-Encoding and Content-Length may be an attempt at response splitting (RFC 9112
+    // §6.3 item 3), and Transfer-Encoding in HTTP/1.0 is faulty framing (§6.1): the body is read by
+    // Transfer-Encoding, and the connection is not trusted with another request.
+    this.keepAlive = !close && (http11 || keepAliveToken) && !(encoded && (length !== null || !http11));
     if (code === 204 || code === 304) this.framing = 'done';
     else if (chunked) this.framing = 'chunk-size';
     else if (length !== null && !encoded) {
@@ -197,8 +202,8 @@ export class Http1Response {
 
   /** chunk-size, chunk-end and trailers are lines; a line split across reads is kept until its end. */
   private readLine(buf: Buffer, start: number, end: number): number {
-    const nl = buf.indexOf(10, start);
-    if (nl < 0 || nl >= end) {
+    const nl = byteIn(buf, 0x0a, start, end);
+    if (nl < 0) {
       this.line += buf.toString('latin1', start, end);
       if (this.line.length > 1024) throw new HttpResponseError('chunked body: a line over 1 KiB');
       return end;
@@ -271,8 +276,8 @@ function byteIn(buf: Buffer, byte: number, from: number, to: number): number {
 
 /** Where the line starting at `at` ends (its CR), or `to`. */
 function lineEndOf(buf: Buffer, at: number, to: number): number {
-  const cr = buf.indexOf(0x0d, at);
-  return cr < 0 || cr > to ? to : cr;
+  const cr = byteIn(buf, 0x0d, at, to);
+  return cr < 0 ? to : cr;
 }
 
 /** Does the header name at `at` equal `name` (lower-case ASCII), whatever its case? */

@@ -65,3 +65,29 @@ describe('startDeadline on a signal that serves check after check', () => {
     expect(reasons).toEqual(['first:aborted']);
   });
 });
+
+describe('startDeadline when a caller throws', () => {
+  it('still tells the other checks of the signal, and the error surfaces as uncaught', async () => {
+    const controller = new AbortController();
+    const reasons: string[] = [];
+    startDeadline(60_000, controller.signal, () => {
+      throw new Error('caller bug');
+    });
+    startDeadline(60_000, controller.signal, (r) => reasons.push(r));
+    // Node reports a throwing abort listener as an uncaught exception on the next tick: caught
+    // here for the test's length instead of by the runner's own handler.
+    const errors: unknown[] = [];
+    const saved = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', (err) => errors.push(err));
+    try {
+      controller.abort();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      for (const listener of saved) process.on('uncaughtException', listener);
+    }
+    expect(reasons).toEqual(['aborted']);
+    expect(errors).toEqual([new Error('caller bug')]);
+  });
+});

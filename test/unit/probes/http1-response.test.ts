@@ -64,16 +64,19 @@ describe('Http1Response: framing', () => {
     expect(res).toMatchObject({ statusCode: 200, keepAliveHintMs: null, keepAlive: true });
   });
 
-  it('does not reuse a connection whose answer had both Transfer-Encoding and Content-Length (RFC 9112 §6.1)', () => {
-    const { res, complete } = feed('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n');
-    expect(complete).toBe(true);
-    expect(res).toMatchObject({ body: 'ok', keepAlive: false });
+  it('does not reuse a connection whose answer had both Transfer-Encoding and Content-Length, or Transfer-Encoding in HTTP/1.0 (RFC 9112 §6.3, §6.1)', () => {
+    const both = feed('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+    expect(both.complete).toBe(true);
+    expect(both.res).toMatchObject({ body: 'ok', keepAlive: false });
+    const http10 = feed('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+    expect(http10.res).toMatchObject({ body: 'ok', keepAlive: false });
   });
 
-  it('skips empty lines before the status line, as llhttp does', () => {
+  it('skips empty lines before the status line, as llhttp does; they alone are not the answer starting', () => {
     const { res, complete } = feed('\r\n\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK', [1, 2]);
     expect(complete).toBe(true);
-    expect(res).toMatchObject({ statusCode: 200, body: 'OK', keepAlive: true });
+    expect(res).toMatchObject({ statusCode: 200, body: 'OK', keepAlive: true, started: true });
+    expect(feed('\r\n').res.started).toBe(false);
   });
 
   it('finds the end of a head split across reads, whatever stale bytes the shared buffer holds beyond the read', () => {
