@@ -23,10 +23,15 @@ const CAPS = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'K
 
 /** The rootfs tarball, built once with mmdebstrap (systemd, dbus, redis-server from Debian bookworm). */
 export function ensureRootfs(): string {
-  if (fs.existsSync(ROOTFS)) return ROOTFS;
+  const found = fs.statSync(ROOTFS, { throwIfNoEntry: false });
+  if (found?.isFile()) return ROOTFS;
+  // A directory there is an unpacked tree an earlier build left (mmdebstrap picks its output format
+  // from the file name, and "….tar.partial" is not a tar's): built again, as a tarball this time.
+  if (found?.isDirectory()) fs.rmSync(ROOTFS, { recursive: true, force: true });
   fs.mkdirSync(CACHE, { recursive: true });
   const partial = `${ROOTFS}.partial`;
-  const r = spawnSync('mmdebstrap', ['--variant=minbase', '--include=systemd,systemd-sysv,dbus,redis-server', '--mode=root', 'bookworm', partial], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
+  fs.rmSync(partial, { recursive: true, force: true });
+  const r = spawnSync('mmdebstrap', ['--variant=minbase', '--format=tar', '--include=systemd,systemd-sysv,dbus,redis-server', '--mode=root', 'bookworm', partial], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
   if (r.status !== 0) throw new Error(`mmdebstrap failed (${r.status ?? r.signal}): ${r.stderr?.toString().slice(-2000)}`);
   fs.renameSync(partial, ROOTFS);
   return ROOTFS;
