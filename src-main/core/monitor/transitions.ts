@@ -32,7 +32,7 @@ export function transition(state: MachineState, input: Input, now: number, setti
 /**
  * transition() for a caller that owns `state` and drops it for the one returned (the runner):
  * the same step, made on `state` itself. Copying its 24 fields, their timestamps boxed anew, was
- * a fifth of what a check allocated (issue 16); the property test checks both give the same.
+ * an eighth of what a check allocated (issue 16); the property test checks both give the same.
  */
 export function transitionInPlace(state: MachineState, input: Input, now: number, settings: MachineSettings): Step {
   return step({ s: state, fx: [], now, cfg: settings }, input);
