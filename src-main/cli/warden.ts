@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, so that start-up itself runs with the small young generation (see the module).
+import '../core/young-generation.js';
 import { processIo } from './io.js';
 import { main } from './main.js';
 

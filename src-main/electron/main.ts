@@ -1,5 +1,7 @@
 // The tray app's entry point (package.json "main" → dist/src-main/electron/main.js). Kept thin:
 // everything testable lives in app-controller.ts and the modules it composes.
+// First, so that start-up itself runs with the small young generation (see the module).
+import '../core/young-generation.js';
 import { app, dialog } from 'electron';
 import Store from 'electron-store';
 import { bootstrap } from './app-controller.js';
