@@ -9,18 +9,27 @@ const ONCE = { once: true } as const;
  * The deadlines live on each caller signal. A signal gets one abort listener, the first time a
  * deadline sees it, however many checks it then serves: a monitor passes the same signal to
  * probe after probe, and registering and removing an EventTarget listener per check was a tenth
- * of what a check allocated (issue 16). Nothing builds up on a long-lived signal: its set holds
- * only the checks still running, and the entry goes with the signal.
+ * of what a check allocated (issue 16). Nothing builds up on a long-lived signal: its list holds
+ * only the checks still running, and the entry goes with the signal. A list linked through the
+ * deadlines themselves, not a Set: a Set that a check joins and leaves reallocates its table as
+ * it grows to one entry and shrinks back to none (a twentieth of a check's allocation).
  */
-const bySignal = new WeakMap<AbortSignal, Set<CheckDeadline>>();
+const bySignal = new WeakMap<AbortSignal, SignalDeadlines>();
+
+/** The checks still running on one caller signal, oldest first. */
+interface SignalDeadlines {
+  first: CheckDeadline | null;
+  last: CheckDeadline | null;
+}
 
 function onCallerAbort(event: Event): void {
   const signal = event.target as AbortSignal;
-  const deadlines = bySignal.get(signal);
+  const running: CheckDeadline[] = [];
+  for (let d = bySignal.get(signal)?.first ?? null; d; d = d.next) running.push(d);
   bySignal.delete(signal);
   let failure: { err: unknown } | null = null;
   // One disposed by another's onExpire meanwhile is not told (expire() does nothing once disposed).
-  for (const deadline of deadlines ?? []) {
+  for (const deadline of running) {
     try {
       deadline.expire('aborted');
     } catch (err) {
@@ -31,33 +40,55 @@ function onCallerAbort(event: Event): void {
   if (failure) throw failure.err;
 }
 
+/** A timer and the deadline it serves now (null: idle); a DeadlineTimers keeps the idle ones to reuse. */
+class TimerSlot {
+  readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    public owner: CheckDeadline | null,
+    timeoutMs: number,
+  ) {
+    this.timer = setTimeout(onTimer, timeoutMs, this);
+  }
+}
+
 /**
- * One check's time budget (see startDeadline): its timer's argument, so no closure is made per
- * check (this runs for every check of every service; ARCHITECTURE.md perf budget, issue 16).
+ * One check's time budget (see startDeadline and DeadlineTimers): its slot is its timer's
+ * argument, so no closure is made per check (this runs for every check of every service;
+ * ARCHITECTURE.md perf budget, issue 16).
  */
 class CheckDeadline implements Deadline {
   private live = true;
-  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly slot: TimerSlot;
+  /** Its place among its signal's running checks (see bySignal). */
+  private list: SignalDeadlines | null = null;
+  private prev: CheckDeadline | null = null;
+  next: CheckDeadline | null = null;
 
   constructor(
     readonly timeoutMs: number,
-    private readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
     private readonly onExpire: (reason: string) => void,
+    private readonly pool: TimerPool | null,
   ) {
-    this.timer = setTimeout(onTimer, timeoutMs, this);
+    this.slot = pool?.take(this) ?? new TimerSlot(this, timeoutMs);
     // Never synchronously: callers may still be setting up what onExpire touches.
     if (!signal) return;
     if (signal.aborted) {
       queueMicrotask(() => this.expire('aborted'));
       return;
     }
-    let deadlines = bySignal.get(signal);
-    if (!deadlines) {
-      deadlines = new Set();
-      bySignal.set(signal, deadlines);
+    let list = bySignal.get(signal);
+    if (!list) {
+      list = { first: null, last: null };
+      bySignal.set(signal, list);
       signal.addEventListener('abort', onCallerAbort, ONCE);
     }
-    deadlines.add(this);
+    this.list = list;
+    this.prev = list.last;
+    if (list.last) list.last.next = this;
+    else list.first = this;
+    list.last = this;
   }
 
   expire(reason: string): void {
@@ -67,14 +98,80 @@ class CheckDeadline implements Deadline {
   }
 
   dispose(): void {
+    if (!this.live) return;
     this.live = false;
-    clearTimeout(this.timer);
-    if (this.signal) bySignal.get(this.signal)?.delete(this);
+    this.slot.owner = null;
+    if (this.pool) this.pool.give(this.slot);
+    else clearTimeout(this.slot.timer);
+    const list = this.list;
+    if (!list) return;
+    if (this.prev) this.prev.next = this.next;
+    else list.first = this.next;
+    if (this.next) this.next.prev = this.prev;
+    else list.last = this.prev;
+    this.list = this.prev = this.next = null;
   }
 }
 
-function onTimer(deadline: CheckDeadline): void {
-  deadline.expire(`timeout after ${deadline.timeoutMs} ms`);
+function onTimer(slot: TimerSlot): void {
+  // An idle slot's timer running out is nothing: its next deadline refreshes it.
+  const deadline = slot.owner;
+  deadline?.expire(`timeout after ${deadline.timeoutMs} ms`);
+}
+
+/** The idle timers of one DeadlineTimers. */
+class TimerPool {
+  private readonly idle: TimerSlot[] = [];
+  closed = false;
+
+  /** An idle slot re-armed for `owner`, or null when none is idle. */
+  take(owner: CheckDeadline): TimerSlot | null {
+    const slot = this.idle.pop();
+    if (!slot) return null;
+    slot.owner = owner;
+    // A running check keeps the process alive, as a fresh setTimeout would.
+    slot.timer.ref().refresh();
+    return slot;
+  }
+
+  /** A slot whose deadline ended. */
+  give(slot: TimerSlot): void {
+    if (this.closed) {
+      clearTimeout(slot.timer);
+      return;
+    }
+    slot.timer.unref();
+    this.idle.push(slot);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const slot of this.idle.splice(0)) clearTimeout(slot.timer);
+  }
+}
+
+/**
+ * Deadlines of one length for one probe, whose timers are reused: a deadline that ends leaves
+ * its timer armed but unref'd (so it keeps nothing alive, and firing idle does nothing), and the
+ * next one re-arms it with refresh(). A timer per check had cost a Timeout and an async id each
+ * time, and Node's list for that duration was deleted and rebuilt every second once it emptied
+ * (about a tenth of a check's allocation at 200 services, issue 16). Checks that overlap (one
+ * waiting behind another) each hold a timer, so the pool is as large as the most that ever overlapped.
+ */
+export class DeadlineTimers {
+  private readonly pool = new TimerPool();
+
+  constructor(readonly timeoutMs: number) {}
+
+  /** As startDeadline, with this pool's length. */
+  start(callerSignal: AbortSignal | undefined, onExpire: (reason: string) => void): Deadline {
+    return new CheckDeadline(this.timeoutMs, callerSignal, onExpire, this.pool.closed ? null : this.pool);
+  }
+
+  /** Clears the idle timers; deadlines started or ending later clear their own (as startDeadline's). */
+  close(): void {
+    this.pool.close();
+  }
 }
 
 /**
@@ -86,5 +183,5 @@ function onTimer(deadline: CheckDeadline): void {
  * signal Node keeps alive while it has listeners (AbortSignal.timeout()'s) would stay until it fires.
  */
 export function startDeadline(timeoutMs: number, callerSignal: AbortSignal | undefined, onExpire: (reason: string) => void): Deadline {
-  return new CheckDeadline(timeoutMs, callerSignal, onExpire);
+  return new CheckDeadline(timeoutMs, callerSignal, onExpire, null);
 }

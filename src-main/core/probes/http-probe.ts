@@ -2,7 +2,7 @@ import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as connectTls } from 'node:tls';
 import type { Probe, ProbeResult } from './probe.js';
-import { startDeadline, type Deadline } from './deadline.js';
+import { DeadlineTimers, type Deadline } from './deadline.js';
 import { Http1Response, HttpResponseError } from './http1-response.js';
 import { describeNetworkError, probeResult } from './probe-result.js';
 import { judgeHttpResponse } from './judge-http-response.js';
@@ -55,13 +55,15 @@ export class HttpProbe implements Probe {
   private keepAliveMs = KEEP_ALIVE_MS;
   private current: Check | null = null;
   private readonly waiting: Check[] = [];
+  private readonly deadlines: DeadlineTimers;
   private closed = false;
 
   /** `url` must already be normalised (see normaliseUrl). */
   constructor(
     url: URL,
-    private readonly timeoutMs: number,
+    timeoutMs: number,
   ) {
+    this.deadlines = new DeadlineTimers(timeoutMs);
     this.tls = url.protocol === 'https:';
     this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     this.port = Number(url.port) || (this.tls ? 443 : 80);
@@ -78,7 +80,7 @@ export class HttpProbe implements Probe {
     return new Promise<ProbeResult>((resolve) => {
       const check: Check = { started, resolve, deadline: null, response: null, reused: false, retried: false };
       // A connect that hangs (SYN dropped) or a server that never answers: the deadline settles the check by itself.
-      check.deadline = startDeadline(this.timeoutMs, signal, (reason) => this.giveUp(check, reason));
+      check.deadline = this.deadlines.start(signal, (reason) => this.giveUp(check, reason));
       this.waiting.push(check);
       if (!this.current) this.next();
     });
@@ -92,6 +94,7 @@ export class HttpProbe implements Probe {
     this.current = null;
     this.drop();
     for (const check of pending) this.settle(check, probeResult('down', 'probe closed', check.started));
+    this.deadlines.close();
   }
 
   /** Starts the next waiting check, if none is in flight. */

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Probe, ProbeResult, ProbeState } from './probe.js';
-import { startDeadline } from './deadline.js';
+import { DeadlineTimers } from './deadline.js';
 import { describeNetworkError, probeResult } from './probe-result.js';
 import type { RedisTarget } from '../../../src-shared/health-url.js';
 
@@ -28,11 +28,14 @@ export class RedisProbe implements Probe {
   private exchange: Exchange | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly deadlines: DeadlineTimers;
 
   constructor(
     private readonly target: RedisTarget,
-    private readonly timeoutMs: number,
-  ) {}
+    timeoutMs: number,
+  ) {
+    this.deadlines = new DeadlineTimers(timeoutMs);
+  }
 
   /** AUTH (on a new connection, when a password is set) then PING; never throws. */
   check(signal?: AbortSignal): Promise<ProbeResult> {
@@ -46,6 +49,7 @@ export class RedisProbe implements Probe {
     this.closed = true;
     this.exchange?.finish('down', 'probe closed');
     this.dropSocket();
+    this.deadlines.close();
   }
 
   private runCheck(signal?: AbortSignal): Promise<ProbeResult> {
@@ -66,7 +70,7 @@ export class RedisProbe implements Probe {
         },
       };
       this.exchange = exchange;
-      const deadline = startDeadline(this.timeoutMs, signal, (reason) => exchange.finish('down', reason));
+      const deadline = this.deadlines.start(signal, (reason) => exchange.finish('down', reason));
       if (this.socket && this.connected) {
         this.socket.write('*1\r\n$4\r\nPING\r\n');
       } else {

@@ -1,18 +1,21 @@
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Probe, ProbeResult, ProbeState } from './probe.js';
-import { startDeadline } from './deadline.js';
+import { DeadlineTimers } from './deadline.js';
 import { describeNetworkError, probeResult } from './probe-result.js';
 import type { TcpTarget } from '../../../src-shared/health-url.js';
 
 /** CONTRACT §2 tcp:// probe: up when a connection is accepted (then closed at once). */
 export class TcpProbe implements Probe {
   private closed = false;
+  private readonly deadlines: DeadlineTimers;
 
   constructor(
     private readonly target: TcpTarget,
-    private readonly timeoutMs: number,
-  ) {}
+    timeoutMs: number,
+  ) {
+    this.deadlines = new DeadlineTimers(timeoutMs);
+  }
 
   /** Opens and closes one connection; never throws. */
   check(signal?: AbortSignal): Promise<ProbeResult> {
@@ -29,12 +32,13 @@ export class TcpProbe implements Probe {
       };
       socket.on('connect', () => finish('up', 'connection accepted'));
       socket.on('error', (err) => finish('down', describeNetworkError(err)));
-      const deadline = startDeadline(this.timeoutMs, signal, (reason) => finish('down', reason));
+      const deadline = this.deadlines.start(signal, (reason) => finish('down', reason));
     });
   }
 
-  /** Nothing is held between checks; later checks answer down "probe closed". */
+  /** Only an idle deadline timer is held between checks; later checks answer down "probe closed". */
   async close(): Promise<void> {
     this.closed = true;
+    this.deadlines.close();
   }
 }

@@ -1,6 +1,22 @@
+import { createHook } from 'node:async_hooks';
 import { getEventListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
-import { startDeadline } from '../../../src-main/core/probes/deadline.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DeadlineTimers, startDeadline } from '../../../src-main/core/probes/deadline.js';
+
+/** How many Node timers `work` creates (it runs synchronously, so no other timer can be counted). */
+function timersCreatedBy(work: () => void): number {
+  let created = 0;
+  const hook = createHook({ init: (_id, type) => void (type === 'Timeout' && created++) }).enable();
+  try {
+    work();
+  } finally {
+    hook.disable();
+  }
+  return created;
+}
+
+/** Timers that keep the process alive (ref'd), as Node counts them. */
+const liveTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 describe('startDeadline', () => {
   it('expires with "timeout after N ms" when the time runs out', async () => {
@@ -52,6 +68,17 @@ describe('startDeadline on a signal that serves check after check', () => {
     expect(reasons.at(-1)).toBe('late:aborted');
   });
 
+  it('tells the running checks in the order they started, whichever of them ended before the abort', () => {
+    const controller = new AbortController();
+    const reasons: string[] = [];
+    const started = [1, 2, 3, 4, 5].map((n) => startDeadline(60_000, controller.signal, (r) => reasons.push(`${n}:${r}`)));
+    for (const ended of [0, 2, 4]) started[ended]!.dispose(); // the first, one between, the last
+    const sixth = startDeadline(60_000, controller.signal, (r) => reasons.push(`6:${r}`));
+    controller.abort();
+    expect(reasons).toEqual(['2:aborted', '4:aborted', '6:aborted']);
+    sixth.dispose();
+  });
+
   it('lets one check give up on another of the same signal when it expires (the other is not told twice)', () => {
     const controller = new AbortController();
     const reasons: string[] = [];
@@ -89,5 +116,116 @@ describe('startDeadline when a caller throws', () => {
     }
     expect(reasons).toEqual(['aborted']);
     expect(errors).toEqual([new Error('caller bug')]);
+  });
+});
+
+describe('DeadlineTimers (a probe\'s deadlines, one timer reused check after check)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('creates one timer for 100 checks one after another, where startDeadline creates 100', () => {
+    const pool = new DeadlineTimers(60_000);
+    const controller = new AbortController();
+    expect(timersCreatedBy(() => {
+      for (let i = 0; i < 100; i++) pool.start(controller.signal, () => undefined).dispose();
+    })).toBe(1);
+    expect(timersCreatedBy(() => {
+      for (let i = 0; i < 100; i++) startDeadline(60_000, controller.signal, () => undefined).dispose();
+    })).toBe(100);
+    pool.close();
+  });
+
+  it('creates a timer per overlapping check and reuses them all afterwards', () => {
+    const pool = new DeadlineTimers(60_000);
+    const two = (): void => {
+      const running = [pool.start(undefined, () => undefined), pool.start(undefined, () => undefined)];
+      for (const d of running) d.dispose();
+    };
+    expect(timersCreatedBy(two)).toBe(2);
+    expect(timersCreatedBy(two)).toBe(0);
+    pool.close();
+  });
+
+  it('keeps the process alive while a check runs, and not while its timer waits idle', () => {
+    const pool = new DeadlineTimers(60_000);
+    const before = liveTimers();
+    const first = pool.start(undefined, () => undefined);
+    expect(liveTimers()).toBe(before + 1);
+    first.dispose();
+    expect(liveTimers()).toBe(before);
+    const second = pool.start(undefined, () => undefined);
+    expect(liveTimers()).toBe(before + 1);
+    second.dispose();
+    second.dispose(); // twice: harmless, and the timer is not pooled twice
+    expect(timersCreatedBy(() => [pool.start(undefined, () => undefined), pool.start(undefined, () => undefined)].forEach((d) => d.dispose()))).toBe(1);
+    pool.close();
+    expect(liveTimers()).toBe(before);
+  });
+
+  it('gives a reused timer the whole length again, from its new start', () => {
+    vi.useFakeTimers();
+    const pool = new DeadlineTimers(50);
+    const reasons: string[] = [];
+    pool.start(undefined, () => undefined).dispose(); // at 0: its timer, now idle, was due at 50
+    vi.advanceTimersByTime(40);
+    pool.start(undefined, (r) => reasons.push(r)); // reuses it: due at 90
+    vi.advanceTimersByTime(49);
+    expect(reasons).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(reasons).toEqual(['timeout after 50 ms']);
+    pool.close();
+  });
+
+  it('re-arms a real Node timer that has already fired (a check that timed out) for the next check', async () => {
+    const pool = new DeadlineTimers(10);
+    const expired = (): Promise<string> => new Promise((resolve) => pool.start(undefined, resolve));
+    expect(await expired()).toBe('timeout after 10 ms');
+    // (Node gives the re-armed timer a new async id, so a hook would count it; it is the same Timeout.)
+    expect(await expired()).toBe('timeout after 10 ms');
+    pool.close();
+  });
+
+  it('does nothing when an idle timer runs out, and re-arms it for the next check', () => {
+    vi.useFakeTimers();
+    const pool = new DeadlineTimers(50);
+    const reasons: string[] = [];
+    pool.start(undefined, (r) => reasons.push(`done:${r}`)).dispose();
+    vi.advanceTimersByTime(200);
+    expect(reasons).toEqual([]);
+    pool.start(undefined, (r) => reasons.push(`next:${r}`));
+    vi.advanceTimersByTime(49);
+    expect(reasons).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(reasons).toEqual(['next:timeout after 50 ms']);
+    // Its expiry gave the timer back: the check after reuses it.
+    expect(vi.getTimerCount()).toBe(0);
+    pool.start(undefined, () => undefined).dispose();
+    expect(vi.getTimerCount()).toBe(1);
+    pool.close();
+  });
+
+  it('returns a timer to the pool when the caller aborts, and close() clears the idle ones; later deadlines clear their own', () => {
+    vi.useFakeTimers();
+    const pool = new DeadlineTimers(50);
+    const controller = new AbortController();
+    const reasons: string[] = [];
+    pool.start(controller.signal, (r) => reasons.push(`aborted:${r}`));
+    controller.abort();
+    expect(reasons).toEqual(['aborted:aborted']);
+    const running = pool.start(undefined, (r) => reasons.push(`running:${r}`));
+    pool.start(undefined, () => undefined).dispose();
+    expect(vi.getTimerCount()).toBe(2);
+    pool.close();
+    expect(vi.getTimerCount()).toBe(1); // the idle one is cleared; the running one still ends on time
+    vi.advanceTimersByTime(50);
+    expect(reasons.at(-1)).toBe('running:timeout after 50 ms');
+    running.dispose();
+    const late = pool.start(undefined, (r) => reasons.push(`late:${r}`));
+    vi.advanceTimersByTime(50);
+    expect(reasons.at(-1)).toBe('late:timeout after 50 ms');
+    late.dispose();
+    pool.start(undefined, () => undefined).dispose();
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
