@@ -84,12 +84,21 @@ export class InflightRestarts {
     try {
       const e = JSON.parse(readFileSync(file, 'utf8')) as Partial<InflightRestart>;
       const ok =
-        typeof e.service === 'string' && Number.isInteger(e.pgid) && e.pgid! > 1 && typeof e.startedAt === 'number' && typeof e.deadline === 'number' && typeof e.bootId === 'string' && typeof e.startTicks === 'string';
+        typeof e.service === 'string' && Number.isInteger(e.pgid) && e.pgid! > 1 && isTime(e.startedAt) && isTime(e.deadline) && typeof e.bootId === 'string' && typeof e.startTicks === 'string';
       return ok ? (e as InflightRestart) : null;
     } catch {
       return null;
     }
   }
+}
+
+/**
+ * A time a Date can hold. A record's times reach the recovery engine, which writes them into
+ * messages as ISO dates: one out of range (a corrupt file) would throw there, in the middle of a
+ * step that is made in place (monitor/transitions.ts transitionInPlace).
+ */
+function isTime(t: unknown): t is number {
+  return typeof t === 'number' && Math.abs(t) <= 8.64e15;
 }
 
 function bootId(): string {

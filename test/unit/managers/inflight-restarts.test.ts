@@ -52,11 +52,17 @@ describe('InflightRestarts', () => {
       const file = path.join(dir, 'reused.json');
       const entry = JSON.parse(await fs.readFile(file, 'utf8'));
       await fs.writeFile(file, JSON.stringify({ ...entry, startTicks: '1' })); // same pid, another process
+      // A live group, but times no Date can hold (a corrupt file): not followed.
+      for (const [name, times] of [['far', { startedAt: 1e300 }], ['no-deadline', { deadline: null }]] as const) {
+        records.record(name, other.pgid, 60_000);
+        const own = path.join(dir, `${name}.json`);
+        await fs.writeFile(own, JSON.stringify({ ...JSON.parse(await fs.readFile(own, 'utf8')), ...times }));
+      }
       await fs.writeFile(path.join(dir, 'garbage.json'), 'not json');
       await fs.writeFile(path.join(dir, 'ignored.txt'), 'not a record file');
       const { live, stale } = records.survivors();
       expect(live).toEqual([]);
-      expect(stale.sort()).toEqual(['ended', 'garbage.json', 'reused']);
+      expect(stale.sort()).toEqual(['ended', 'far.json', 'garbage.json', 'no-deadline.json', 'reused']);
       expect((await fs.readdir(dir)).sort()).toEqual(['ignored.txt']);
     } finally {
       other.stop();
