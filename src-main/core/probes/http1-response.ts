@@ -31,6 +31,8 @@ export class Http1Response {
 
   private framing: Framing = 'head';
   private head: Buffer | null = null;
+  /** CR and LF bytes skipped before the status line so far. */
+  private blank = 0;
   private remaining = 0;
   private line = '';
   private chunks: Buffer[] = [];
@@ -101,8 +103,13 @@ export class Http1Response {
     let to = end;
     // Empty lines before a status line are skipped, as llhttp is lenient to them (RFC 9112 §2.2 asks
     // it of servers reading requests); they are not the answer starting, so a reused connection
-    // that sends only those and closes is still tried again.
-    if (!this.head) while (from < to && (buf[from] === 0x0d || buf[from] === 0x0a)) from++;
+    // that sends only those and closes is still tried again. They count towards the head's limit,
+    // so a server sending nothing else is told at once, not at the deadline.
+    if (!this.head) {
+      while (from < to && (buf[from] === 0x0d || buf[from] === 0x0a)) from++;
+      this.blank += from - start;
+      if (this.blank > MAX_HEAD_BYTES) throw new HttpResponseError('over 16 KiB of empty lines before the status line');
+    }
     if (from === to) return end;
     this.started = true;
     // Only the bytes after the kept ones can complete the CRLFCRLF: a split head is not scanned anew.

@@ -79,6 +79,16 @@ describe('Http1Response: framing', () => {
     expect(feed('\r\n').res.started).toBe(false);
   });
 
+  it('fails a server that sends only empty lines once they pass the head limit, read by read, not at the deadline', () => {
+    const res = new Http1Response(64 * 1024);
+    const lines = Buffer.from('\r\n'.repeat(1024)); // 2 KiB a read
+    for (let read = 0; read < 8; read++) expect(res.feed(lines, 0, lines.length)).toBe(false);
+    expect(() => res.feed(lines, 0, 1)).toThrow(new HttpResponseError('over 16 KiB of empty lines before the status line'));
+    // Up to the limit, they are skipped and the answer after them is read.
+    const { res: after, complete } = feed('\r\n'.repeat(8 * 1024) + 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK', [2048, 4096]);
+    expect({ complete, body: after.body }).toEqual({ complete: true, body: 'OK' });
+  });
+
   it('finds the end of a head split across reads, whatever stale bytes the shared buffer holds beyond the read', () => {
     const raw = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK';
     for (const cut of [10, 20, 35, 36, 37]) {
