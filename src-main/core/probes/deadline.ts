@@ -47,6 +47,7 @@ class TimerSlot {
   constructor(
     public owner: CheckDeadline | null,
     timeoutMs: number,
+    readonly pool: TimerPool | null,
   ) {
     this.timer = setTimeout(onTimer, timeoutMs, this);
   }
@@ -71,7 +72,7 @@ class CheckDeadline implements Deadline {
     private readonly onExpire: (reason: string) => void,
     private readonly pool: TimerPool | null,
   ) {
-    this.slot = pool?.take(this) ?? new TimerSlot(this, timeoutMs);
+    this.slot = pool?.take(this) ?? new TimerSlot(this, timeoutMs, pool);
     // Never synchronously: callers may still be setting up what onExpire touches.
     if (!signal) return;
     if (signal.aborted) {
@@ -114,18 +115,32 @@ class CheckDeadline implements Deadline {
 }
 
 function onTimer(slot: TimerSlot): void {
-  // An idle slot's timer running out is nothing: its next deadline refreshes it.
   const deadline = slot.owner;
-  deadline?.expire(`timeout after ${deadline.timeoutMs} ms`);
+  if (deadline) deadline.expire(`timeout after ${deadline.timeoutMs} ms`);
+  else slot.pool?.ranOutIdle(slot);
 }
 
-/** The idle timers of one DeadlineTimers. */
+/**
+ * The idle timers of one DeadlineTimers. Kept only while checks come closer together than the
+ * deadline's length: an idle timer that runs out has woken the process for nothing (checks every
+ * 15 s with a 5 s deadline, the defaults), so from then on a deadline that ends clears its timer,
+ * as startDeadline's do, until a check starts within the length of the last one's end again.
+ */
 class TimerPool {
   private readonly idle: TimerSlot[] = [];
   closed = false;
+  private sparse = false;
+  /** When the last deadline ended, while sparse (performance.now()). */
+  private lastEnd = -Infinity;
+
+  constructor(private readonly timeoutMs: number) {}
 
   /** An idle slot re-armed for `owner`, or null when none is idle. */
   take(owner: CheckDeadline): TimerSlot | null {
+    if (this.sparse) {
+      if (performance.now() - this.lastEnd < this.timeoutMs) this.sparse = false;
+      return null;
+    }
     const slot = this.idle.pop();
     if (!slot) return null;
     slot.owner = owner;
@@ -136,12 +151,21 @@ class TimerPool {
 
   /** A slot whose deadline ended. */
   give(slot: TimerSlot): void {
-    if (this.closed) {
+    if (this.closed || this.sparse) {
       clearTimeout(slot.timer);
+      if (this.sparse) this.lastEnd = performance.now();
       return;
     }
     slot.timer.unref();
     this.idle.push(slot);
+  }
+
+  /** An idle slot's timer ran out before a check took it. */
+  ranOutIdle(slot: TimerSlot): void {
+    const at = this.idle.indexOf(slot);
+    if (at >= 0) this.idle.splice(at, 1);
+    this.sparse = true;
+    this.lastEnd = -Infinity;
   }
 
   close(): void {
@@ -152,16 +176,18 @@ class TimerPool {
 
 /**
  * Deadlines of one length for one probe, whose timers are reused: a deadline that ends leaves
- * its timer armed but unref'd (so it keeps nothing alive, and firing idle does nothing), and the
- * next one re-arms it with refresh(). A timer per check had cost a Timeout and an async id each
+ * its timer armed but unref'd (so it keeps nothing alive), and the next one re-arms it with
+ * refresh(), while checks come sooner than the deadline's length (see TimerPool). A timer per check had cost a Timeout and an async id each
  * time, and Node's list for that duration was deleted and rebuilt every second once it emptied
  * (about a tenth of a check's allocation at 200 services, issue 16). Checks that overlap (one
  * waiting behind another) each hold a timer, so the pool is as large as the most that ever overlapped.
  */
 export class DeadlineTimers {
-  private readonly pool = new TimerPool();
+  private readonly pool: TimerPool;
 
-  constructor(readonly timeoutMs: number) {}
+  constructor(readonly timeoutMs: number) {
+    this.pool = new TimerPool(timeoutMs);
+  }
 
   /** As startDeadline, with this pool's length. */
   start(callerSignal: AbortSignal | undefined, onExpire: (reason: string) => void): Deadline {

@@ -205,6 +205,34 @@ describe('DeadlineTimers (a probe\'s deadlines, one timer reused check after che
     pool.close();
   });
 
+  it('stops keeping timers while checks come further apart than the deadline (the defaults: 15 s and 5 s), and keeps them again once they come closer', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const pool = new DeadlineTimers(50);
+    const reasons: string[] = [];
+    pool.start(undefined, () => undefined).dispose(); // at 0: kept, due at 50
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(60); // it ran out idle: a wake-up for nothing
+    expect(vi.getTimerCount()).toBe(0);
+    // From now on each check's timer goes with it: nothing is left to wake the process.
+    const sparse = pool.start(undefined, (r) => reasons.push(`sparse:${r}`));
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(50);
+    expect(reasons).toEqual(['sparse:timeout after 50 ms']);
+    sparse.dispose();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(100);
+    pool.start(undefined, () => undefined).dispose(); // 100 ms after the last one ended: still sparse
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(10);
+    pool.start(undefined, () => undefined).dispose(); // 10 ms after: close again, its timer is kept
+    expect(vi.getTimerCount()).toBe(1);
+    const reusing = pool.start(undefined, () => undefined);
+    expect(vi.getTimerCount()).toBe(1); // the kept one, not a second
+    reusing.dispose();
+    pool.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('returns a timer to the pool when the caller aborts, and close() clears the idle ones; later deadlines clear their own', () => {
     vi.useFakeTimers();
     const pool = new DeadlineTimers(50);
