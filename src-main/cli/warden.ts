@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// First, so that start-up itself runs with the small young generation (see the module).
-import '../core/young-generation.js';
-import { processIo } from './io.js';
-import { main } from './main.js';
+import { holdYoungGenerationSmall } from '../core/young-generation.js';
+
+// Before the rest of Warden is loaded, so that loading it runs under it too (see the module).
+holdYoungGenerationSmall();
+const { processIo } = await import('./io.js');
+const { main } = await import('./main.js');
 
 // SIGINT, SIGTERM and SIGHUP (the terminal running `warden serve` closed) stop it cleanly: the
 // monitor, the server and any restart in flight (its whole process group) stop before exit 0.

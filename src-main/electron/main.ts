@@ -1,11 +1,14 @@
 // The tray app's entry point (package.json "main" → dist/src-main/electron/main.js). Kept thin:
 // everything testable lives in app-controller.ts and the modules it composes.
-// First, so that start-up itself runs with the small young generation (see the module).
-import '../core/young-generation.js';
 import { app, dialog } from 'electron';
 import Store from 'electron-store';
 import { bootstrap } from './app-controller.js';
 import { PREFS_SCHEMA, type PrefsStore, type TrayPrefs } from './prefs.js';
+import { holdYoungGenerationSmall } from '../core/young-generation.js';
+
+// The first statement: the app's start-up (the monitor's first rounds, the windows) runs under it; its
+// modules are loaded by now (static imports), unlike `warden serve`'s (see the module).
+holdYoungGenerationSmall();
 
 bootstrap({
   env: process.env,
