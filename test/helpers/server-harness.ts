@@ -137,8 +137,8 @@ export function request(
 export type WsOutcome = { open: true; ws: WebSocket; protocol: string; inbox: Inbox } | { open: false; status: number; body: string };
 
 /** Try to open a WebSocket with the given path, subprotocols and headers. */
-export function connectWs(port: number, opts: { path?: string; protocols?: string[]; headers?: Record<string, string>; autoPong?: boolean } = {}): Promise<WsOutcome> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${opts.path ?? '/ws'}`, opts.protocols ?? [], {
+export function connectWs(port: number, opts: { host?: string; path?: string; protocols?: string[]; headers?: Record<string, string>; autoPong?: boolean } = {}): Promise<WsOutcome> {
+  const ws = new WebSocket(`ws://${opts.host ?? '127.0.0.1'}:${port}${opts.path ?? '/ws'}`, opts.protocols ?? [], {
     headers: opts.headers,
     autoPong: opts.autoPong ?? true,
   });
@@ -158,7 +158,7 @@ export function connectWs(port: number, opts: { path?: string; protocols?: strin
 }
 
 /** Open a WebSocket the way the dashboard does (warden.v1 + auth.<token>); fails the test otherwise. */
-export async function openWs(port: number, token = TEST_TOKEN, opts: { autoPong?: boolean } = {}): Promise<{ ws: WebSocket; inbox: Inbox }> {
+export async function openWs(port: number, token = TEST_TOKEN, opts: { host?: string; autoPong?: boolean } = {}): Promise<{ ws: WebSocket; inbox: Inbox }> {
   const outcome = await connectWs(port, { protocols: ['warden.v1', `auth.${token}`], ...opts });
   if (!outcome.open) throw new Error(`websocket refused: ${outcome.status} ${outcome.body}`);
   return { ws: outcome.ws, inbox: outcome.inbox };
