@@ -186,6 +186,21 @@ describe('DeadlineTimers (a probe\'s deadlines, one timer reused check after che
     pool.close();
   });
 
+  it('re-arms the very timer that is firing when the next check starts from inside an expiry (a queued check)', async () => {
+    const pool = new DeadlineTimers(10);
+    const reasons: string[] = [];
+    const second = new Promise<void>((resolve) => {
+      pool.start(undefined, (r) => {
+        reasons.push(`first:${r}`);
+        // The first one's timer is idle again by now: the second takes it, inside its callback.
+        expect(timersCreatedBy(() => pool.start(undefined, (r2) => (reasons.push(`second:${r2}`), resolve())))).toBe(0);
+      });
+    });
+    await second;
+    expect(reasons).toEqual(['first:timeout after 10 ms', 'second:timeout after 10 ms']);
+    pool.close();
+  });
+
   it('does nothing when an idle timer runs out, and re-arms it for the next check', () => {
     vi.useFakeTimers();
     const pool = new DeadlineTimers(50);
