@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /** How long start-up is held to the small young generation. */
-export const START_UP_MS = 60_000;
+const START_UP_MS = 60_000;
 
 /** The flags by which an owner sizes V8's young generation: theirs are left alone. */
 const OWN_CHOICE = /--(max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;

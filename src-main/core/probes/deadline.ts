@@ -70,7 +70,7 @@ class CheckDeadline implements Deadline {
     readonly timeoutMs: number,
     signal: AbortSignal | undefined,
     private readonly onExpire: (reason: string) => void,
-    private readonly pool: TimerPool | null,
+    pool: TimerPool | null,
   ) {
     this.slot = pool?.take(this) ?? new TimerSlot(this, timeoutMs, pool);
     // Never synchronously: callers may still be setting up what onExpire touches.
@@ -102,7 +102,7 @@ class CheckDeadline implements Deadline {
     if (!this.live) return;
     this.live = false;
     this.slot.owner = null;
-    if (this.pool) this.pool.give(this.slot);
+    if (this.slot.pool) this.slot.pool.give(this.slot);
     else clearTimeout(this.slot.timer);
     const list = this.list;
     if (!list) return;
@@ -128,17 +128,19 @@ function onTimer(slot: TimerSlot): void {
  */
 class TimerPool {
   private readonly idle: TimerSlot[] = [];
-  closed = false;
-  private sparse = false;
-  /** When the last deadline ended, while sparse (performance.now()). */
-  private lastEnd = -Infinity;
+  private closed = false;
+  /**
+   * Null while checks come closer together than the length (timers are kept). Otherwise when the
+   * last deadline ended (performance.now()), or -Infinity until one has since they drew apart.
+   */
+  private sparseEnd: number | null = null;
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(readonly timeoutMs: number) {}
 
   /** An idle slot re-armed for `owner`, or null when none is idle. */
   take(owner: CheckDeadline): TimerSlot | null {
-    if (this.sparse) {
-      if (performance.now() - this.lastEnd < this.timeoutMs) this.sparse = false;
+    if (this.sparseEnd !== null) {
+      if (performance.now() - this.sparseEnd < this.timeoutMs) this.sparseEnd = null;
       return null;
     }
     const slot = this.idle.pop();
@@ -151,23 +153,22 @@ class TimerPool {
 
   /** A slot whose deadline ended. */
   give(slot: TimerSlot): void {
-    if (this.closed || this.sparse) {
+    if (this.closed || this.sparseEnd !== null) {
       clearTimeout(slot.timer);
-      if (this.sparse) this.lastEnd = performance.now();
+      if (this.sparseEnd !== null) this.sparseEnd = performance.now();
       return;
     }
     slot.timer.unref();
     this.idle.push(slot);
   }
 
-  /** An idle slot's timer ran out before a check took it. */
+  /** An idle slot's timer ran out before a check took it (it is in `idle`: a slot given back otherwise was cleared). */
   ranOutIdle(slot: TimerSlot): void {
-    const at = this.idle.indexOf(slot);
-    if (at >= 0) this.idle.splice(at, 1);
-    this.sparse = true;
-    this.lastEnd = -Infinity;
+    this.idle.splice(this.idle.indexOf(slot), 1);
+    this.sparseEnd = -Infinity;
   }
 
+  /** Clears the idle timers; slots given back later are cleared at once. */
   close(): void {
     this.closed = true;
     for (const slot of this.idle.splice(0)) clearTimeout(slot.timer);
@@ -177,21 +178,22 @@ class TimerPool {
 /**
  * Deadlines of one length for one probe, whose timers are reused: a deadline that ends leaves
  * its timer armed but unref'd (so it keeps nothing alive), and the next one re-arms it with
- * refresh(), while checks come sooner than the deadline's length (see TimerPool). A timer per check had cost a Timeout and an async id each
- * time, and Node's list for that duration was deleted and rebuilt every second once it emptied
- * (about a tenth of a check's allocation at 200 services, issue 16). Checks that overlap (one
- * waiting behind another) each hold a timer, so the pool is as large as the most that ever overlapped.
+ * refresh(), while checks come sooner than the deadline's length (see TimerPool). A timer per
+ * check had cost a Timeout and an async id each time, and Node's list for that duration was
+ * deleted and rebuilt every second once it emptied (about a tenth of a check's allocation at
+ * 200 services, issue 16). Checks that overlap (one waiting behind another) each hold a timer,
+ * so the pool is as large as the most that ever overlapped.
  */
 export class DeadlineTimers {
   private readonly pool: TimerPool;
 
-  constructor(readonly timeoutMs: number) {
+  constructor(timeoutMs: number) {
     this.pool = new TimerPool(timeoutMs);
   }
 
   /** As startDeadline, with this pool's length. */
   start(callerSignal: AbortSignal | undefined, onExpire: (reason: string) => void): Deadline {
-    return new CheckDeadline(this.timeoutMs, callerSignal, onExpire, this.pool.closed ? null : this.pool);
+    return new CheckDeadline(this.pool.timeoutMs, callerSignal, onExpire, this.pool);
   }
 
   /** Clears the idle timers; deadlines started or ending later clear their own (as startDeadline's). */
