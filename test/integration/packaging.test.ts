@@ -46,9 +46,9 @@ describe('the packaged app (electron-builder --linux dir)', () => {
     expect(pkg.main).toBe('dist/src-main/electron/main.js');
   });
 
-  it('app.asar holds no sources, tests, source maps or the unbundled ESM preload', () => {
+  it('app.asar holds no sources, tests, source maps, bundle metafiles or the unbundled ESM preload', () => {
     const own = entries.filter((e) => !e.startsWith('/node_modules'));
-    expect(own.filter((e) => /\.(ts|tsx|mts|cts|map)$/.test(e))).toEqual([]);
+    expect(own.filter((e) => /\.(ts|tsx|mts|cts|map|meta\.json)$/.test(e))).toEqual([]);
     expect(own.filter((e) => /^\/(src-main|src-shared|src-renderer|test|bench|scripts|ai|\.github)(\/|$)/.test(e))).toEqual([]);
     expect(own).not.toContain('/dist/src-main/electron/preload.js');
     const top = new Set(own.map((e) => e.split('/')[1]));
