@@ -1,21 +1,27 @@
 // Bundles the CLI (`warden serve` and the client commands) into one file, written over tsc's
 // dist/src-main/cli/warden.js, so the path in the bin, the README and a systemd unit stays the same.
 //
-// Why (issue 16, bench/footprint.ts): run unbundled, `warden serve` loads some 300 modules, and V8
+// Why (issue 16, bench/footprint.ts): run unbundled, `warden serve` loads some 320 modules, and V8
 // keeps each one's source text, comments included, for lazy compilation. One file without comments
-// or indentation, and without zod's 50 translations, is about 8 MB less RSS at 50 services.
+// or indentation, and without zod's 63 translations, is about 8 MB less RSS at 50 services.
 //
-// Usage: node scripts/bundle-cli.mjs [outfile]   (npm run build runs it after tsc); it also writes
-// <outfile>.meta.json, esbuild's account of the inputs and imports.
+// Usage: node scripts/bundle-cli.mjs   (npm run build runs it after tsc, which it needs: the bundle
+// points into the compiled tree). It also writes warden.js.meta.json, esbuild's account of the
+// inputs and imports. The bundle stays in dist/: the packages left outside it are found from there.
+//
+// A bundled package finds files relative to the bundle (its __dirname is dist/src-main/cli), so
+// one that loads a file of its own at run time would not find it: pino's transports (a worker
+// file) are such a case, which is why Warden logs through pino.destination only (core/log/logger.ts).
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const OUTFILE = path.resolve(process.argv[2] ?? path.join(ROOT, 'dist', 'src-main', 'cli', 'warden.js'));
 // Where tsc puts the compiled tree that a bundled module's own URL must still point into.
 const DIST = path.join(ROOT, 'dist');
+const OUTFILE = path.join(DIST, 'src-main', 'cli', 'warden.js');
 
 /**
  * Packages loaded on first use (src-main/core/lazy-modules.ts) stay outside the bundle, so that
@@ -34,8 +40,12 @@ const ownModuleUrls = {
   setup(b) {
     b.onLoad({ filter: /[\\/]src-(main|shared)[\\/].*\.ts$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
+      const own = path.relative(ROOT, args.path);
+      // Only the plain `import.meta.url` is rewritten: any other form would silently get the bundle's.
+      if (/import\.meta(?!\.url\b)/.test(source)) throw new Error(`${own}: only import.meta.url can be bundled (write it so)`);
       if (!source.includes('import.meta.url')) return undefined;
-      const compiled = path.join(DIST, path.relative(ROOT, args.path)).replace(/\.ts$/, '.js');
+      const compiled = path.join(DIST, own).replace(/\.ts$/, '.js');
+      if (!existsSync(compiled)) throw new Error(`${own}: ${path.relative(ROOT, compiled)} is missing: run tsc -p tsconfig.node.json first`);
       const relative = path.relative(path.dirname(OUTFILE), compiled).split(path.sep).join('/');
       const url = `new URL(${JSON.stringify(relative)}, import.meta.url).href`;
       return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
@@ -64,6 +74,7 @@ const englishOnly = {
 };
 
 const result = await build({
+  absWorkingDir: ROOT, // the metafile's paths are relative to it
   entryPoints: [path.join(ROOT, 'src-main', 'cli', 'warden.ts')],
   outfile: OUTFILE,
   bundle: true,

@@ -17,7 +17,9 @@ export function createLogger(opts: { level?: string; destination?: DestinationSt
 }
 
 /**
- * stdout, synchronously. A write that fails (EIO once the terminal running `warden serve` is
+ * stdout, synchronously, through pino.destination and never a pino transport: a transport runs a
+ * worker file that pino finds next to itself, and in the bundled CLI (scripts/bundle-cli.mjs)
+ * there is none. A write that fails (EIO once the terminal running `warden serve` is
  * closed, EPIPE once a pipe reader left) is dropped: a log line that cannot be written must never
  * stop the monitor, nor its clean shutdown.
  */

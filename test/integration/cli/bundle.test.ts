@@ -2,16 +2,18 @@
 // after tsc (issue 16). What the bundle must keep from the unbundled tree: each module finds what
 // lies next to it in dist/ (the dashboard, the demo's scripts), and the demo's launcher is not
 // mistaken for the program Node was started with.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServiceState, ServiceStatusEvent } from '../../../src-shared/protocol.js';
+import type { ServiceState } from '../../../src-shared/protocol.js';
 import { isAlive, killGroup, waitUntil } from '../../helpers/process-tree.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -49,7 +51,9 @@ describe('the bundled CLI (dist/src-main/cli/warden.js)', () => {
     expect(output.imports.filter((i) => !i.external || !(isBuiltin(i.path) || OUTSIDE.includes(i.path)))).toEqual([]);
     const inputs = Object.entries(output.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([file]) => file);
     expect(inputs).toContain('src-main/core/warden.ts');
-    // zod's namespace re-exports its 50 translations; Warden speaks English (zod's default) only.
+    // The packages loaded on first use stay outside, so they cost nothing until then.
+    expect(inputs.filter((i) => /node_modules\/(dockerode|dbus-next|undici|execa|nodemailer)\//.test(i))).toEqual([]);
+    // zod's namespace re-exports its 63 translations; Warden speaks English (zod's default) only.
     const locales = inputs.filter((i) => i.includes('/zod/v4/locales/'));
     expect(locales).toEqual(['node_modules/zod/v4/locales/en.js']);
   });
@@ -63,14 +67,12 @@ describe('the bundled CLI (dist/src-main/cli/warden.js)', () => {
 
   it('serves the built dashboard, restarts a crashed demo service through the demo launcher in dist/, and exits 0 on SIGTERM with the stand-ins gone', async () => {
     const home = await fs.mkdtemp(path.join(dir, 'home-'));
-    const env = { HOME: home, XDG_CONFIG_HOME: path.join(home, 'cfg'), XDG_STATE_HOME: path.join(home, 'state'), PATH: process.env.PATH ?? '' };
+    // TMPDIR: the demo's folder (its stand-ins' pid files) lands in this test's folder.
+    const env = { HOME: home, TMPDIR: home, XDG_CONFIG_HOME: path.join(home, 'cfg'), XDG_STATE_HOME: path.join(home, 'state'), PATH: process.env.PATH ?? '' };
     const child = spawn(process.execPath, [BIN, 'serve', '--demo', '--port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const lines = new LineWatch(child);
     try {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const line = await waitUntil(() => /Warden dashboard: (\S+)/.exec(out), { timeoutMs: 30_000 });
-      const dashboard = new URL(line[1]!);
+      const dashboard = new URL((await lines.until((l) => /^Warden dashboard: (\S+)/.exec(l)))[1]!);
       const base = dashboard.origin;
       const auth = { authorization: `Bearer ${dashboard.hash.replace('#token=', '')}` };
 
@@ -78,31 +80,84 @@ describe('the bundled CLI (dist/src-main/cli/warden.js)', () => {
       expect(page.statusCode).toBe(200);
       expect(await page.body.text()).toBe(await fs.readFile(path.join(ROOT, 'dist', 'renderer', 'index.html'), 'utf8'));
 
-      const statuses = async () => ((await (await request(`${base}/api/status`, { headers: auth })).body.json()) as { services: ServiceState[] }).services;
-      const rtdetr = async () => (await statuses()).find((s) => s.service === 'rtdetr');
-      const standIns = await waitUntil(async () => {
-        const all = await statuses();
-        return all.length === 3 && all.every((s) => s.status === 'healthy') ? all : null;
-      }, { timeoutMs: 30_000 });
-      expect(standIns.map((s) => s.service).sort()).toEqual(['nemotron', 'redis', 'rtdetr']);
-
+      // The demo's stand-ins, and the log's one line per event (`"event":{…}`).
+      const event = (service: string, message: string) => (l: string) => l.includes(`"service":"${service}"`) && l.includes(`"message":"${message}"`);
+      await lines.until(event('rtdetr', 'Service responding normally (HTTP 200)'));
       const crash = await request(`${base}/api/demo/rtdetr/crash`, { method: 'POST', headers: { ...auth, origin: base } });
       expect(crash.statusCode).toBe(202);
-      await waitUntil(async () => ((await rtdetr())?.restarts ?? 0) >= 1 && (await rtdetr())?.status === 'healthy', { timeoutMs: 60_000 });
-      const history = (await (await request(`${base}/api/services/rtdetr/history`, { headers: auth })).body.json()) as { events: ServiceStatusEvent[] };
-      expect(history.events.map((e) => e.message)).toContain('Service restarted successfully');
+      await crash.body.dump();
+      await lines.until(event('rtdetr', 'Service restarted successfully'));
+      const rtdetr = ((await (await request(`${base}/api/status`, { headers: auth })).body.json()) as { services: ServiceState[] }).services.find((s) => s.service === 'rtdetr');
+      expect(rtdetr).toMatchObject({ status: 'healthy', restarts: 1 });
 
-      // The stand-ins run in Warden's process group unless the launcher detached them; find them
-      // by their pid files in the demo's folder, named in the log.
-      const demoDir = /"dir":"([^"]+)"/.exec(out)?.[1];
-      expect(demoDir).toBeDefined();
-      const pids = (await Promise.all((await fs.readdir(demoDir!)).filter((f) => f.endsWith('.pid')).map(async (f) => Number(await fs.readFile(path.join(demoDir!, f), 'utf8'))))).filter((p) => p > 0);
-      expect(pids.length).toBeGreaterThan(0);
+      const pids = await standInPids(home);
+      expect(pids.length).toBe(3);
       child.kill('SIGTERM');
-      expect(await exit).toBe(0);
-      await waitUntil(() => pids.every((p) => !isAlive(p)) || null, { timeoutMs: 10_000 });
+      expect(await lines.exited).toBe(0);
+      // The stand-ins are no children of this test's, so there is no exit to await: ask until gone.
+      await waitUntil(() => pids.every((p) => !isAlive(p)) || null, { timeoutMs: 60_000 });
     } finally {
-      killGroup(child.pid!); // only if an assertion failed before it stopped
+      // Only if an assertion failed first: Warden's group, and each stand-in's own.
+      killGroup(child.pid!);
+      for (const pid of await standInPids(home)) killGroup(pid);
     }
   }, 120_000);
 });
+
+/** The pids in the demo's pid files (one per stand-in, each leading its own process group). */
+async function standInPids(home: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const demo of (await fs.readdir(home)).filter((f) => f.startsWith('warden-demo-'))) {
+    for (const f of (await fs.readdir(path.join(home, demo)).catch(() => [])).filter((n) => n.endsWith('.pid'))) {
+      const pid = Number(await fs.readFile(path.join(home, demo, f), 'utf8').catch(() => ''));
+      if (Number.isInteger(pid) && pid > 1) pids.push(pid);
+    }
+  }
+  return pids;
+}
+
+/** A child's stdout as lines, awaited as they come; an exit first fails the wait with its stderr. */
+class LineWatch {
+  readonly exited: Promise<number | null>;
+  private readonly lines: string[] = [];
+  private readonly waiters = new Set<() => void>();
+  private stderr = '';
+  private gone = false;
+
+  constructor(child: ChildProcessByStdio<null, Readable, Readable>) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      this.lines.push(line);
+      for (const wake of this.waiters) wake();
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        this.gone = true;
+        for (const wake of this.waiters) wake();
+        resolve(code);
+      }),
+    );
+  }
+
+  /** The first line (already seen or to come) for which `match` is truthy, and what it returned. */
+  until<T>(match: (line: string) => T | null | false): Promise<T> {
+    return new Promise((resolve, reject) => {
+      let seen = 0;
+      const look = () => {
+        for (; seen < this.lines.length; seen++) {
+          const found = match(this.lines[seen]!);
+          if (found) {
+            this.waiters.delete(look);
+            return resolve(found);
+          }
+        }
+        if (this.gone) {
+          this.waiters.delete(look);
+          reject(new Error(`warden exited before the line came; stderr: ${this.stderr || '(none)'}`));
+        }
+      };
+      this.waiters.add(look);
+      look();
+    });
+  }
+}
