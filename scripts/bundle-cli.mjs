@@ -1,5 +1,5 @@
 // Bundles the CLI (`warden serve` and the client commands) into one file, written over tsc's
-// dist/src-main/cli/warden.js, so the path in the bin, the README and a systemd unit stays the same.
+// dist/src-main/cli/warden.js, so the path in the bin, the README and the benchmarks stays the same.
 //
 // Why (issue 16, bench/footprint.ts): run unbundled, `warden serve` loads some 320 modules, and V8
 // keeps each one's source text, comments included, for lazy compilation. One file without comments

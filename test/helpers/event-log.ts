@@ -4,7 +4,7 @@ import type { HealthMonitor, ProbeEvent } from '../../src-main/core/monitor/heal
 type Waiter<T> = { pred: (e: T) => boolean; from: number; resolve: (e: T) => void };
 
 /** Everything a monitor says, kept in order, with a way to await what has not happened yet. */
-class Log<T> {
+export class Log<T> {
   readonly items: T[] = [];
   private waiters: Waiter<T>[] = [];
 

@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceState } from '../../../src-shared/protocol.js';
+import { Log } from '../../helpers/event-log.js';
 import { isAlive, killGroup, waitUntil } from '../../helpers/process-tree.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -70,9 +71,9 @@ describe('the bundled CLI (dist/src-main/cli/warden.js)', () => {
     // TMPDIR: the demo's folder (its stand-ins' pid files) lands in this test's folder.
     const env = { HOME: home, TMPDIR: home, XDG_CONFIG_HOME: path.join(home, 'cfg'), XDG_STATE_HOME: path.join(home, 'state'), PATH: process.env.PATH ?? '' };
     const child = spawn(process.execPath, [BIN, 'serve', '--demo', '--port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const lines = new LineWatch(child);
+    const lines = watchLines(child);
     try {
-      const dashboard = new URL((await lines.until((l) => /^Warden dashboard: (\S+)/.exec(l)))[1]!);
+      const dashboard = new URL((await lines.until((l) => l.startsWith('Warden dashboard: '))).slice('Warden dashboard: '.length));
       const base = dashboard.origin;
       const auth = { authorization: `Bearer ${dashboard.hash.replace('#token=', '')}` };
 
@@ -80,7 +81,7 @@ describe('the bundled CLI (dist/src-main/cli/warden.js)', () => {
       expect(page.statusCode).toBe(200);
       expect(await page.body.text()).toBe(await fs.readFile(path.join(ROOT, 'dist', 'renderer', 'index.html'), 'utf8'));
 
-      // The demo's stand-ins, and the log's one line per event (`"event":{…}`).
+      // Each status event is one JSON log line on stdout.
       const event = (service: string, message: string) => (l: string) => l.includes(`"service":"${service}"`) && l.includes(`"message":"${message}"`);
       await lines.until(event('rtdetr', 'Service responding normally (HTTP 200)'));
       const crash = await request(`${base}/api/demo/rtdetr/crash`, { method: 'POST', headers: { ...auth, origin: base } });
@@ -116,48 +117,18 @@ async function standInPids(home: string): Promise<number[]> {
   return pids;
 }
 
-/** A child's stdout as lines, awaited as they come; an exit first fails the wait with its stderr. */
-class LineWatch {
-  readonly exited: Promise<number | null>;
-  private readonly lines: string[] = [];
-  private readonly waiters = new Set<() => void>();
-  private stderr = '';
-  private gone = false;
-
-  constructor(child: ChildProcessByStdio<null, Readable, Readable>) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      this.lines.push(line);
-      for (const wake of this.waiters) wake();
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code) => {
-        this.gone = true;
-        for (const wake of this.waiters) wake();
-        resolve(code);
-      }),
-    );
-  }
-
-  /** The first line (already seen or to come) for which `match` is truthy, and what it returned. */
-  until<T>(match: (line: string) => T | null | false): Promise<T> {
-    return new Promise((resolve, reject) => {
-      let seen = 0;
-      const look = () => {
-        for (; seen < this.lines.length; seen++) {
-          const found = match(this.lines[seen]!);
-          if (found) {
-            this.waiters.delete(look);
-            return resolve(found);
-          }
-        }
-        if (this.gone) {
-          this.waiters.delete(look);
-          reject(new Error(`warden exited before the line came; stderr: ${this.stderr || '(none)'}`));
-        }
-      };
-      this.waiters.add(look);
-      look();
-    });
-  }
+/**
+ * A child's stdout as lines, awaited as they come (the Log of the monitor tests); a wait fails,
+ * with the child's stderr, once its output has ended without the line.
+ */
+function watchLines(child: ChildProcessByStdio<null, Readable, Readable>) {
+  const lines = new Log<string>();
+  createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' comes after the last of stdout, so no line is still on its way.
+  const ended = new Promise<never>((_, reject) => child.once('close', () => reject(new Error(`warden's output ended before the line came; stderr: ${stderr || '(none)'}`))));
+  ended.catch(() => undefined); // a wait that is not racing it must not make it unhandled
+  return { exited, until: (match: (line: string) => boolean) => Promise.race([lines.next(match), ended]) };
 }
